@@ -1,0 +1,42 @@
+#!/bin/sh
+# TERM stops within the deadline: a cooperative batch is abandoned at once
+# without visible files; a task that will not return is abandoned at the
+# deadline.
+. "${TEST_SRCDIR:-$(dirname "$0")/..}/daemon/lib.sh"
+
+write_hostconf
+write_server 'tick 1
+tick_files 100000
+tick_slow_ms 2
+tick_interval_ms 3600000
+'
+start_daemon
+i=0
+until ls "$IN" | grep -q '^\.pandora-tmp\.'; do
+    [ $i -ge 200 ] && fail "the batch never started"
+    sleep 0.05; i=$((i + 1))
+done
+kill -TERM "$DPID"
+wait_gone "$DPID" 7 || fail "TERM did not stop the daemon within stop_timeout (5 s) + 2 s"
+DPID=""
+[ -z "$(visible_data)" ] || fail "an abandoned batch left visible files: $(visible_data)"
+[ "$(ls -A "$IN" | grep -c '^\.pandora-tmp\.')" -eq 0 ] || fail "temporaries left behind"
+grep -q "pandora_hostd stopped" "$LOG" || fail "no clean stop logged"
+echo "ok: TERM abandoned a cooperative batch cleanly"
+
+# A task stuck for 10 s (tick_slow_ms 10000) with stop_timeout 1
+: > "$LOG"
+STOP_TIMEOUT=1 write_hostconf
+write_server 'tick 1
+tick_files 5
+tick_slow_ms 10000
+tick_interval_ms 3600000
+'
+start_daemon
+wait_log "tick: run 1 message" || fail "no run"
+kill -TERM "$DPID"
+wait_gone "$DPID" 4 || fail "TERM did not stop within stop_timeout (1 s) + 3 s with a stuck task"
+DPID=""
+grep -q "did not finish within stop_timeout (1 s)" "$LOG" || fail "abandoned task not reported"
+[ -z "$(visible_data)" ] || fail "a stuck batch left visible files"
+echo "ok: a stuck task was abandoned at the deadline"
