@@ -52,7 +52,7 @@ void ht_write_server(struct hosttest *ht, const char *body)
 {
     char *text = NULL;
 
-    ck_assert_int_ge(asprintf(&text, "incomingdir %s\n%s", ht->incoming,
+    ck_assert_int_ge(asprintf(&text, "incomingdir %s\n%sverbosity 10\n", ht->incoming,
                               body), 0);
     tu_write(NULL, ht->server, text);
     free(text);

@@ -302,7 +302,8 @@ struct pandora_host_api {
 
     /*
      * timer_add - run fn(data) on a worker after first_ms, then again
-     * interval_ms (or the delay fn returns) after each run ends.
+     * interval_ms (or the delay fn returns) after each run ends; with
+     * both 0 it runs again only when poked. -ESHUTDOWN once the host stops.
      * timer_poke - run it as soon as a worker is free (no overlap: if it is
      * running, once more right after). timer_cancel - no new runs; waits for
      * a running one to finish; frees the timer.

@@ -47,7 +47,7 @@ echo "$out" | grep -q "service tick (module tick): enabled" ||
 echo "ok: broken module refused by name, the other still checked"
 
 # a libconfig syntax error: file and line
-printf 'workers = 4\nmodules = [ "tick" ];\n' > "$HOSTCONF"
+printf 'workers = 4;\nstop_timeout = 5 5;\n' > "$HOSTCONF"
 out=$("$PANDORA_HOSTD" -c "$SERVER" -H "$HOSTCONF" --check-config 2>&1) &&
     fail "a syntax error was accepted"
 echo "$out" | grep -q "hostd.conf:2" || fail "syntax error without file:line: $out"

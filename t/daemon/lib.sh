@@ -34,9 +34,10 @@ fail() {
     exit 1
 }
 
-# write_server BODY - pandora_server.conf with our incomingdir on line 1
+# write_server BODY - pandora_server.conf: our incomingdir on line 1, BODY
+# from line 2 (it must end in a newline), full verbosity last
 write_server() {
-    printf 'incomingdir %s\n%s' "$IN" "$1" > "$SERVER.new"
+    printf 'incomingdir %s\n%sverbosity 10\n' "$IN" "$1" > "$SERVER.new"
     mv "$SERVER.new" "$SERVER"
 }
 

@@ -12,7 +12,7 @@ tick_interval_ms 3600000
 '
 start_daemon
 i=0
-until ls "$IN" | grep -q '^\.pandora-tmp\.'; do
+until ls -A "$IN" | grep -q '^\.pandora-tmp\.'; do
     [ $i -ge 200 ] && fail "the batch never started"
     sleep 0.05; i=$((i + 1))
 done
