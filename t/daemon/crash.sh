@@ -24,7 +24,14 @@ for round in 1 2 3 4 5 6; do
     echo "round $round: killed after $ms ms; $(ls -A "$IN" | grep -c '^\.pandora-tmp\.') stale temporaries"
 done
 
-# one more kill while temporaries surely exist, to check the clean-up
+# one more kill while temporaries surely exist, to check the clean-up: a
+# slow batch (20 ms a file, 6 s in all) is killed while it is being written
+write_server "tick 1
+tick_files 300
+tick_size $SIZE
+tick_slow_ms 20
+tick_interval_ms 10
+"
 start_daemon
 i=0
 until [ "$(ls -A "$IN" | grep -c '^\.pandora-tmp\.')" -ge 20 ]; do
