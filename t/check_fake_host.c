@@ -106,12 +106,5 @@ static Suite *fake_host_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(fake_host_suite());
-
-    srunner_run_all(sr, CK_ENV);
-    int run = srunner_ntests_run(sr), failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    if (run == 0)
-        return 99;
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run_suite(fake_host_suite());
 }

@@ -310,12 +310,5 @@ static Suite *module_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(module_suite());
-
-    srunner_run_all(sr, CK_ENV);
-    int run = srunner_ntests_run(sr), failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    if (run == 0)
-        return 99;
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run_suite(module_suite());
 }

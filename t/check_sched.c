@@ -14,6 +14,7 @@
 
 #include "error.h"
 #include "sched.h"
+#include "testutil.h"
 
 #define WAIT_MS 10000u          /* bound for anything that must happen */
 #define HOUR_MS 3600000u
@@ -672,14 +673,5 @@ static Suite *sched_suite(void)
 /* main - 99 when nothing ran (a stray CK_RUN_CASE), else pass/fail */
 int main(void)
 {
-    SRunner *sr = srunner_create(sched_suite());
-    int run, failed;
-
-    srunner_run_all(sr, CK_ENV);
-    run = srunner_ntests_run(sr);
-    failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    if (run == 0)
-        return 99;
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run_suite(sched_suite());
 }

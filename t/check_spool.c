@@ -1137,12 +1137,5 @@ static Suite *spool_suite(void)
 
 int main(void)
 {
-    SRunner *sr = srunner_create(spool_suite());
-
-    srunner_run_all(sr, CK_ENV);
-    int run = srunner_ntests_run(sr), failed = srunner_ntests_failed(sr);
-    srunner_free(sr);
-    if (run == 0)
-        return 99;
-    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+    return tu_run_suite(spool_suite());
 }

@@ -134,3 +134,15 @@ int tu_fd_with(const void *data, size_t len)
     ck_assert_int_eq(lseek(fd, 0, SEEK_SET), 0);
     return fd;
 }
+
+int tu_run_suite(Suite *suite)
+{
+    SRunner *sr = srunner_create(suite);
+
+    srunner_run_all(sr, CK_ENV);
+    int run = srunner_ntests_run(sr), failed = srunner_ntests_failed(sr);
+    srunner_free(sr);
+    if (run == 0)
+        return 99;
+    return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}

@@ -2,6 +2,7 @@
 #ifndef T_TESTUTIL_H
 #define T_TESTUTIL_H
 
+#include <check.h>
 #include <stdbool.h>
 #include <stddef.h>
 
@@ -21,5 +22,10 @@ unsigned tu_count(const char *dir, const char *prefix);
 /* tu_fd_with - an fd at offset 0 of an unlinked temp file holding len bytes
  * of data (or of a repeating pattern when data is NULL). */
 int tu_fd_with(const void *data, size_t len);
+
+/* tu_run_suite - run a suite (CK_* environment honoured) and give main()'s
+ * exit status: 0 all passed, 1 a failure, 99 when no test ran at all (an
+ * unknown CK_RUN_CASE must not look like a pass). */
+int tu_run_suite(Suite *suite);
 
 #endif

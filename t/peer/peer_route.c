@@ -96,14 +96,20 @@ static int route_add(struct peer *p, char *rule)
 /* peer_routes_parse - parse -i 're:dir;re:dir...' in order (first match wins) */
 int peer_routes_parse(struct peer *p, const char *spec)
 {
-    char *copy = strdup(spec), *save = NULL;
+    char *copy = strdup(spec), *rest;
     int rc = 0;
 
     if (copy == NULL)
         return -ENOMEM;
-    for (char *rule = strtok_r(copy, ";", &save); rule != NULL && rc == 0;
-         rule = strtok_r(NULL, ";", &save))
+    rest = copy;
+    while (rest != NULL && rc == 0) {
+        char *rule = rest, *semi = strchr(rest, ';');
+
+        if (semi != NULL)
+            *semi = '\0';
+        rest = semi != NULL ? semi + 1 : NULL;
         rc = route_add(p, rule);
+    }
     free(copy);
     return rc;
 }
