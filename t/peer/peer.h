@@ -109,6 +109,7 @@ struct conn {
     unsigned long long sent;            /* application bytes written */
     unsigned long ncmds;
     unsigned long early;                /* input seen before a reply was complete */
+    unsigned int vstatus;               /* client certificate verification status */
     bool dead;                          /* closed or failed: stop serving */
     const char *why;                    /* close reason for the log */
     char *cmd;                          /* the current command, NUL-terminated */
@@ -118,6 +119,7 @@ struct conn {
 /* tentacle_peer.c */
 long long peer_now_ms(void);
 void peer_sleep_ms(unsigned ms);
+int peer_parse_ull(const char *s, unsigned long long max, unsigned long long *out);
 
 /* peer_log.c */
 int peer_log_open(const char *path);
