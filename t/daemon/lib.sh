@@ -56,10 +56,18 @@ CONF
 }
 
 # start_daemon - run in the foreground (in the background of this shell)
+# and wait for this run's own "started" line (the log may hold earlier ones)
 start_daemon() {
+    local before i=0
+    before=$(count_log "pandora_hostd .* started")
     "$PANDORA_HOSTD" -c "$SERVER" -H "$HOSTCONF" --foreground >>"$LOG" 2>&1 &
     DPID=$!
-    wait_log "pandora_hostd .* started" 20 || fail "daemon did not start"
+    while [ "$(count_log "pandora_hostd .* started")" -le "$before" ]; do
+        kill -0 "$DPID" 2>/dev/null || fail "daemon exited at start"
+        [ "$i" -ge 200 ] && fail "daemon did not start within 20 s"
+        sleep 0.1
+        i=$((i + 1))
+    done
 }
 
 # wait_log REGEX [SECONDS] - until the log has a matching line
@@ -79,7 +87,8 @@ count_log() {
     grep -Ec -- "$1" "$LOG" 2>/dev/null || true
 }
 
-# wait_gone PID SECONDS - until the process has exited; 1 if it has not
+# wait_gone PID SECONDS - until the process has exited (its exit status in
+# GONE_STATUS); 1 if it has not
 wait_gone() {
     local i=0 max=$(( $2 * 10 ))
     while kill -0 "$1" 2>/dev/null; do
@@ -88,6 +97,7 @@ wait_gone() {
         i=$((i + 1))
     done
     wait "$1" 2>/dev/null
+    GONE_STATUS=$?
     return 0
 }
 

@@ -19,6 +19,7 @@ done
 kill -TERM "$DPID"
 wait_gone "$DPID" 7 || fail "TERM did not stop the daemon within stop_timeout (5 s) + 2 s"
 DPID=""
+[ "$GONE_STATUS" -eq 0 ] || fail "daemon exited with status $GONE_STATUS after TERM"
 [ -z "$(visible_data)" ] || fail "an abandoned batch left visible files: $(visible_data)"
 [ "$(ls -A "$IN" | grep -c '^\.pandora-tmp\.')" -eq 0 ] || fail "temporaries left behind"
 grep -q "pandora_hostd stopped" "$LOG" || fail "no clean stop logged"
