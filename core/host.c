@@ -321,9 +321,14 @@ static int host_open_runtime(struct host *h, struct pandora_error *e)
                  "earlier run", removed, h->set.incomingdir);
     for (size_t i = 0; i < h->n_mods; i++) {
         struct pandora_error err = { "" };
-        if (io_mkdir_p(h->mods[i]->state_dir, 0750, &err) < 0)
+        const char *dir = h->mods[i]->state_dir;
+        if (io_mkdir_p(dir, 0750, &err) < 0 ||
+            spool_clean_dir_stale(dir, &removed, &err) < 0)
             log_error("module %s: %s; check state_dir in "
                       "pandora_hostd.conf", h->mods[i]->desc->name, err.text);
+        else if (removed > 0)
+            log_info("removed %u stale temporary file(s) from %s", removed,
+                     dir);
     }
     return sched_create(h->hc->workers, &h->sched, e);
 }

@@ -545,6 +545,21 @@ int spool_clean_stale(struct spool *spool, unsigned *removed_r,
     return rc;
 }
 
+int spool_clean_dir_stale(const char *dir, unsigned *removed_r,
+                          struct pandora_error *error_r)
+{
+    unsigned removed = 0;
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+    if (fd < 0)
+        return error_sys(error_r, -errno, "cannot open directory %s", dir);
+    int rc = spool_clean_dir(fd, dir, &removed, error_r);
+    close(fd);
+    if (removed_r != NULL)
+        *removed_r = removed;
+    return rc;
+}
+
 /* ------------------------------------------------------------------------
  * Single files
  */

@@ -50,6 +50,10 @@ int spool_open(const char *dir, struct spool **spool_r,
                struct pandora_error *error_r);
 int spool_clean_stale(struct spool *spool, unsigned *removed_r,
                       struct pandora_error *error_r);
+/* spool_clean_dir_stale - the same for one other directory, such as a
+ * module's state directory after spool_replace_file was interrupted. */
+int spool_clean_dir_stale(const char *dir, unsigned *removed_r,
+                          struct pandora_error *error_r);
 void spool_close(struct spool *spool);
 const char *spool_dir(const struct spool *spool);
 

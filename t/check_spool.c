@@ -548,6 +548,21 @@ END_TEST
  * stale temporaries
  */
 
+START_TEST(test_spool_clean_dir_stale_cleans_an_interrupted_state_save)
+{
+    struct pandora_error err = { "" };
+    unsigned removed = 99;
+
+    tu_write(dir, "seen.state", "old");
+    tu_write(dir, SPOOL_TMP_PREFIX "0123456789abcdef", "half a new state");
+    ck_assert_msg(spool_clean_dir_stale(dir, &removed, &err) == 0, "%s",
+                  err.text);
+    ck_assert_uint_eq(removed, 1);
+    ck_assert(!tu_exists(dir, SPOOL_TMP_PREFIX "0123456789abcdef"));
+    assert_content("seen.state", "old");
+}
+END_TEST
+
 START_TEST(test_spool_clean_stale_removes_only_own_temporaries)
 {
     struct pandora_error err = { "" };
@@ -1103,6 +1118,8 @@ static Suite *spool_suite(void)
     tc = add_case(s, "stale", 10);
     tcase_add_test(tc, test_spool_clean_stale_removes_only_own_temporaries);
     tcase_add_test(tc, test_spool_clean_stale_on_clean_dir_removes_nothing);
+    tcase_add_test(tc,
+                   test_spool_clean_dir_stale_cleans_an_interrupted_state_save);
 
     tc = add_case(s, "batch", 20);
     tcase_add_test(tc, test_spool_batch_publishes_all_with_few_flushes);
