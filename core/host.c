@@ -233,8 +233,9 @@ static void host_configure(struct host *h)
         if (service_conf_build(svc, h->conf, h->hc, &svc->enabled, &svc->conf,
                                &err) < 0) {
             snprintf(svc->reason, sizeof(svc->reason), "%s", err.text);
-            log_error("service %s (module %s): %s; the service is not "
+            log_error("service %s (module %s, %s): %s; the service is not "
                       "started", svc->ops->name, svc->ctx->desc->name,
+                      svc->ctx->module ? module_path(svc->ctx->module) : "",
                       err.text);
             h->failures++;
         } else if (!svc->enabled) {

@@ -188,7 +188,8 @@ START_TEST(test_host_skips_broken_modules_and_runs_the_others)
                          "module"));
     ck_assert(ht_log_has(&ht, "module init_fails ("));
     ck_assert(ht_log_has(&ht, "init_fails.so): init failed"));
-    ck_assert(ht_log_has(&ht, "configure_fails: this service never accepts"));
+    ck_assert(ht_log_has(&ht, "configure_fails.so): configure_fails: this "
+                         "service never accepts"));
     ck_assert(ht_log_has(&ht, "service name 'twin' is already registered"));
     ck_assert_msg(host_start(h, &err) == 0, "%s", err.text);
     char *json = ht_status_json(h);

@@ -17,6 +17,10 @@ DPID=""
 mkdir -p "$IN"
 
 cleanup() {
+    # a detached daemon is not our child: its pid file names it
+    if [ -s "$T/pid" ] && kill -0 "$(cat "$T/pid")" 2>/dev/null; then
+        kill -KILL "$(cat "$T/pid")" 2>/dev/null
+    fi
     if [ -n "$DPID" ] && kill -0 "$DPID" 2>/dev/null; then
         kill -KILL "$DPID" 2>/dev/null
         wait "$DPID" 2>/dev/null
