@@ -17,9 +17,13 @@ DPID=""
 mkdir -p "$IN"
 
 cleanup() {
-    # a detached daemon is not our child: its pid file names it
-    if [ -s "$T/pid" ] && kill -0 "$(cat "$T/pid")" 2>/dev/null; then
-        kill -KILL "$(cat "$T/pid")" 2>/dev/null
+    # a detached daemon is not our child: its pid file names it (a stale
+    # pid left by kill -9 may belong to another process by now: check)
+    local p
+    p=$(cat "$T/pid" 2>/dev/null)
+    if [ -n "$p" ] && tr '\0' ' ' < "/proc/$p/cmdline" 2>/dev/null |
+            grep -q "pandora_hostd.* -H $HOSTCONF"; then
+        kill -KILL "$p" 2>/dev/null
     fi
     if [ -n "$DPID" ] && kill -0 "$DPID" 2>/dev/null; then
         kill -KILL "$DPID" 2>/dev/null
