@@ -32,11 +32,12 @@ t_modules_register_after_init_la_LDFLAGS = $(TEST_MODULE_LINK_FLAGS)
 
 if HAVE_CHECK
 CHECK_UNITS = conf confitem hostconf spool sched log status module service fake_host
-check_PROGRAMS += \
+CHECK_SUITES = \
 	t/check_conf t/check_confitem t/check_hostconf t/check_spool \
 	t/check_sched t/check_log t/check_status t/check_module \
 	t/check_service t/check_fake_host
-TESTS += $(check_PROGRAMS)
+check_PROGRAMS += $(CHECK_SUITES)
+TESTS += $(CHECK_SUITES)
 
 TEST_CC_FLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(LIBCONFIG_CFLAGS)
 TEST_LINK_LIBS = libpandoracore.la $(CHECK_LIBS)
@@ -84,12 +85,38 @@ dist_check_SCRIPTS += $(DAEMON_TESTS) t/daemon/lib.sh
 TESTS += $(DAEMON_TESTS)
 EXTRA_DIST += t/outoftree.sh t/outoftree/oot.c t/modules/broken.h
 
+# The Tentacle test peer (a faithful stock tentacle_server with fault knobs),
+# the agent simulator, the sequential baseline client and a raw-protocol
+# tool. Test-only programs: never installed.
+PEER_CC_FLAGS = $(AM_CFLAGS) $(GNUTLS_CFLAGS)
+check_PROGRAMS += t/peer/tentacle_peer t/peer/agentsim t/peer/baseline t/peer/rawtalk
+t_peer_tentacle_peer_SOURCES = t/peer/tentacle_peer.c t/peer/peer.h \
+	t/peer/peer_conn.c t/peer/peer_io.c t/peer/peer_tls.c t/peer/peer_fault.c \
+	t/peer/peer_route.c t/peer/peer_log.c
+t_peer_tentacle_peer_CFLAGS = $(PEER_CC_FLAGS)
+t_peer_tentacle_peer_LDADD = $(GNUTLS_LIBS)
+t_peer_agentsim_SOURCES = t/peer/agentsim.c t/peer/tclient.c t/peer/tclient.h
+t_peer_agentsim_CFLAGS = $(PEER_CC_FLAGS)
+t_peer_agentsim_LDADD = $(GNUTLS_LIBS)
+t_peer_baseline_SOURCES = t/peer/baseline.c t/peer/tclient.c t/peer/tclient.h
+t_peer_baseline_CFLAGS = $(PEER_CC_FLAGS)
+t_peer_baseline_LDADD = $(GNUTLS_LIBS)
+t_peer_rawtalk_SOURCES = t/peer/rawtalk.c
+t_peer_rawtalk_CFLAGS = $(AM_CFLAGS)
+PEER_TESTS = t/peer/check_peer.sh
+dist_check_SCRIPTS += $(PEER_TESTS) t/peer/make-pki.sh
+EXTRA_DIST += t/peer/build.sh
+TESTS += $(PEER_TESTS)
+
+include t/ss_tentacle.mk
+
 TEST_EXTENSIONS = .sh
 SH_LOG_DRIVER = $(SHELL) $(top_srcdir)/build-aux/test-driver
 AM_TESTS_ENVIRONMENT = \
 	PANDORA_HOSTD='$(abs_top_builddir)/pandora_hostd'; export PANDORA_HOSTD; \
 	TEST_MODULEDIR='$(abs_top_builddir)/t/modules/.libs'; export TEST_MODULEDIR; \
 	TEST_SRCDIR='$(abs_top_srcdir)/t'; export TEST_SRCDIR; \
+	PEER_BIN_DIR='$(abs_top_builddir)/t/peer'; export PEER_BIN_DIR; \
 	CK_VERBOSITY=$${CK_VERBOSITY:-normal}; export CK_VERBOSITY; \
 	CK_DEFAULT_TIMEOUT=$${CK_DEFAULT_TIMEOUT:-20}; export CK_DEFAULT_TIMEOUT;
 
@@ -101,6 +128,6 @@ installcheck-local:
 
 VALGRIND_FLAGS = -q --leak-check=full --errors-for-leak-kinds=definite --error-exitcode=1
 check-valgrind:
-	$(MAKE) $(AM_MAKEFLAGS) check TESTS='$(check_PROGRAMS)' \
+	$(MAKE) $(AM_MAKEFLAGS) check TESTS='$(CHECK_SUITES)' \
 	  LOG_COMPILER='$(LIBTOOL) --mode=execute valgrind $(VALGRIND_FLAGS)' CK_FORK=no
 .PHONY: check-valgrind
