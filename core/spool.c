@@ -605,9 +605,12 @@ int spool_pressure(struct spool *spool,
 {
     struct pandora_spool_state st = { 0 };
     struct statvfs vfs;
-    int rc = spool_each(spool->fds[0], spool_keep_data, spool_count_one,
-                        &st.data_files);
+    int rc = 0;
 
+    /* counting reads the whole directory: only when the count is asked */
+    if (limits == NULL || limits->queue_limit != 0)
+        rc = spool_each(spool->fds[0], spool_keep_data, spool_count_one,
+                        &st.data_files);
     if (rc < 0)
         return error_sys(error_r, rc, "cannot read incomingdir %s",
                          spool->paths[0]);

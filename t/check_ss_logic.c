@@ -215,6 +215,32 @@ START_TEST(test_settle_survives_a_restart_and_skips_garbage)
 }
 END_TEST
 
+START_TEST(test_settle_remembers_delivered_names_across_a_restart)
+{
+    struct settle *s = settle_new(), *t = settle_new();
+    size_t len;
+
+    settle_begin(s);
+    settle_seen(s, "kept.1.data", 10);
+    settle_seen(s, "other.1.data", 10);
+    ck_assert(!settle_was_delivered(s, "kept.1.data"));
+    settle_delivered(s, "kept.1.data");
+    ck_assert(settle_was_delivered(s, "kept.1.data"));
+    ck_assert(!settle_was_delivered(s, "other.1.data"));
+    char *text = settle_dump(s, &len);
+    settle_load(t, text, len);
+    ck_assert(settle_was_delivered(t, "kept.1.data"));
+    ck_assert(!settle_was_delivered(t, "other.1.data"));
+    /* once the remote no longer lists it, the mark goes */
+    settle_begin(t);
+    settle_end(t);
+    ck_assert(!settle_was_delivered(t, "kept.1.data"));
+    free(text);
+    settle_free(s);
+    settle_free(t);
+}
+END_TEST
+
 START_TEST(test_settle_handles_many_names)
 {
     struct settle *s = settle_new();
@@ -374,6 +400,7 @@ static Suite *logic_suite(void)
     tc = tcase_create("settle");
     tcase_add_test(tc, test_settle_keeps_first_seen_and_forgets_unlisted);
     tcase_add_test(tc, test_settle_survives_a_restart_and_skips_garbage);
+    tcase_add_test(tc, test_settle_remembers_delivered_names_across_a_restart);
     tcase_add_test(tc, test_settle_handles_many_names);
     suite_add_tcase(s, tc);
 

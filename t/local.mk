@@ -109,6 +109,8 @@ EXTRA_DIST += t/peer/build.sh
 TESTS += $(PEER_TESTS)
 
 include t/ss_tentacle.mk
+include t/sync.mk
+include t/demo.mk
 
 TEST_EXTENSIONS = .sh
 SH_LOG_DRIVER = $(SHELL) $(top_srcdir)/build-aux/test-driver
@@ -117,6 +119,7 @@ AM_TESTS_ENVIRONMENT = \
 	TEST_MODULEDIR='$(abs_top_builddir)/t/modules/.libs'; export TEST_MODULEDIR; \
 	TEST_SRCDIR='$(abs_top_srcdir)/t'; export TEST_SRCDIR; \
 	PEER_BIN_DIR='$(abs_top_builddir)/t/peer'; export PEER_BIN_DIR; \
+	SYNC_MODULEDIR='$(abs_top_builddir)/modules/syncserver/.libs'; export SYNC_MODULEDIR; \
 	CK_VERBOSITY=$${CK_VERBOSITY:-normal}; export CK_VERBOSITY; \
 	CK_DEFAULT_TIMEOUT=$${CK_DEFAULT_TIMEOUT:-20}; export CK_DEFAULT_TIMEOUT;
 

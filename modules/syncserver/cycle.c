@@ -112,8 +112,8 @@ struct listing {
     struct plan *plan;
     struct staged_set *staged;
     time_t now;
-    unsigned unsafe;
-    char unsafe_example[64];
+    unsigned unsafe, stuck;
+    char unsafe_example[64], stuck_example[64];
 };
 
 /* add_staged - a staged copy whose remote file is still listed: the MV
@@ -141,6 +141,13 @@ static int on_name(void *data, const char *name, size_t len)
     }
     if (regexec(&ss->pull_re, name, 0, NULL, 0) != 0)
         return 0;
+    if (settle_was_delivered(l->r->settle, name)) {
+        /* delivered already, yet listed again: MV did not delete it */
+        settle_seen(l->r->settle, name, l->now);
+        if (l->stuck++ == 0)
+            snprintf(l->stuck_example, sizeof(l->stuck_example), "%s", name);
+        return 0;
+    }
     if (!ss->api->spool_name_is_safe(name)) {
         if (l->unsafe++ == 0)
             snprintf(l->unsafe_example, sizeof(l->unsafe_example), "%s",
@@ -199,7 +206,8 @@ static int list(struct remote *r, struct tn_conn *c, struct plan *plan,
 {
     struct ss *ss = r->ss;
     struct staged_set staged = { 0 };
-    struct listing l = { r, plan, &staged, time(NULL), 0, "" };
+    struct listing l = { .r = r, .plan = plan, .staged = &staged,
+                         .now = time(NULL) };
     struct pandora_error e = { "" };
     size_t more = 0, dropped = 0;
 
@@ -219,11 +227,19 @@ static int list(struct remote *r, struct tn_conn *c, struct plan *plan,
         }
         save_settle(r);
         plan->listed += more;
+        plan->stuck = l.stuck;
         if (l.unsafe > 0)
             SS_LOG(ss, PANDORA_LOG_WARNING, "%s: %u listed file(s) have "
                    "names that cannot be delivered safely (e.g. '%s'); "
                    "they stay on the remote", r->spec->label, l.unsafe,
                    l.unsafe_example);
+        if (l.stuck > 0)
+            SS_LOG(ss, PANDORA_LOG_ERROR, "%s: %u file(s) delivered already "
+                   "are still listed (e.g. '%s'): the remote sent them but "
+                   "did not delete them; they are not pulled again. Check "
+                   "that tentacle_server may delete files in its storage "
+                   "directory, then remove them there", r->spec->label,
+                   l.stuck, l.stuck_example);
         if (dropped > 0)
             SS_LOG(ss, PANDORA_LOG_DEBUG, "%s: ignored %zu invalid name(s) "
                    "in the listing", r->spec->label, dropped);
@@ -252,7 +268,25 @@ static void *pull_thread_main(void *arg)
     return NULL;
 }
 
-/* pull_all - up to `connections` pull threads; the first reuses c */
+/* wait_answered - until `count` threads had their first reply (or ended),
+ * at most the remote's timeout */
+static void wait_answered(struct pull_work *w, unsigned count)
+{
+    struct timespec until;
+
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += w->r->tn.timeout_ms / 1000 + 1;
+    pthread_mutex_lock(&w->lock);
+    while (w->nanswered < count &&
+           pthread_cond_timedwait(&w->answered, &w->lock, &until) == 0)
+        ;
+    pthread_mutex_unlock(&w->lock);
+}
+
+/* pull_all - up to `connections` pull threads; this thread's (the first)
+ * reuses c. Each further connection is opened only once the previous one
+ * was answered: a stock tentacle_server's accept queue is short, and
+ * connection attempts it drops cost a one-second SYN retransmit. */
 static void pull_all(struct pull_work *w, struct tn_conn **c)
 {
     unsigned n = w->r->spec->connections;
@@ -263,15 +297,17 @@ static void pull_all(struct pull_work *w, struct tn_conn **c)
     if (n == 0)
         return;
     w->nthreads = n;
+    w->nanswered = 1; /* ours: the listing was answered */
     t = calloc(n, sizeof(*t));
-    if (t == NULL) {
+    if (t == NULL)
         n = w->nthreads = 1;
-    } else {
-        for (unsigned i = 1; i < n; i++) {
-            t[i].w = w;
-            if (pthread_create(&t[i].tid, NULL, pull_thread_main, &t[i]) != 0)
-                t[i].w = NULL;
+    for (unsigned i = 1; i < n; i++) {
+        t[i].w = w;
+        if (pthread_create(&t[i].tid, NULL, pull_thread_main, &t[i]) != 0) {
+            t[i].w = NULL;
+            break;
         }
+        wait_answered(w, i + 1);
     }
     pull_run(w, c);
     for (unsigned i = 1; t != NULL && i < n; i++)
@@ -332,14 +368,16 @@ int cycle_visit(struct remote *r)
 
     plan_init(&plan);
     pthread_mutex_init(&w.lock, NULL);
+    pthread_cond_init(&w.answered, NULL);
     if (pressure_room(&ss->pressure, ss->ctx, ss->api) == 0) {
         rc = 0; /* paused: nothing is wrong with the remote */
     } else {
         rc = pull_open(r, &c, &err) == TN_OK ? list(r, c, &plan, &err)
                                              : TN_FAIL;
-        if (rc == TN_OK)
+        if (rc == TN_OK) {
             pull_all(&w, &c);
-        else
+            save_settle(r); /* names delivered in this visit */
+        } else if (err.kind != TN_E_NONE) /* NONE: stopped before trying */
             SS_LOG(ss, PANDORA_LOG_ERROR, "%s", err.text);
     }
     tn_close(c);
@@ -348,6 +386,11 @@ int cycle_visit(struct remote *r)
     if (err.kind == TN_E_NONE && w.last.kind != TN_E_NONE)
         err = w.last;
     record(r, rc, &err, &w, &plan, now_mono() - t0);
+    if (w.vanished > 0)
+        SS_LOG(ss, PANDORA_LOG_INFO, "%s: %llu listed file(s) were gone when "
+               "asked for (taken by another client, or a listing that does "
+               "not match the storage)", r->spec->label,
+               (unsigned long long)w.vanished);
     if (w.files > 0 || rc != 0)
         SS_LOG(ss, PANDORA_LOG_INFO, "%s: visit %s: %llu file(s), %llu "
                "byte(s) in %.2f s; %llu listed file(s) left on the remote",
@@ -357,6 +400,7 @@ int cycle_visit(struct remote *r)
                (unsigned long long)(plan.listed > w.files
                                         ? plan.listed - w.files : 0));
     plan_free(&plan);
+    pthread_cond_destroy(&w.answered);
     pthread_mutex_destroy(&w.lock);
     return rc == 0 ? 0 : -EIO;
 }

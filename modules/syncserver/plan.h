@@ -37,6 +37,7 @@ struct plan {
     uint64_t listed;       /* names matching sync_pull_regex                */
     uint64_t unsettled;    /* of those, not settled yet                     */
     uint64_t deferred;     /* settled, left for a later visit (caps)        */
+    uint64_t stuck;        /* delivered already but still listed            */
     time_t oldest;         /* oldest agent timestamp left or planned, 0     */
 };
 

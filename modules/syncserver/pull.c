@@ -16,7 +16,7 @@
 
 /* Files per group commit. Small enough that a stop or back-pressure is
  * honoured quickly, large enough to amortise the flushes. */
-#define PULL_CHUNK 32
+#define PULL_CHUNK 128
 
 enum file_state {
     F_SKIP,       /* not transferred (refused, vanished, not reached)   */
@@ -36,6 +36,7 @@ struct puller {
     struct remote *r;
     struct ss *ss;
     struct tn_conn *conn;
+    bool answered;          /* pull_answered() was called               */
     int tmpfd;
     /* the chunk being worked on */
     struct pull *files[PULL_CHUNK];
@@ -47,6 +48,17 @@ struct puller {
 
 /* ---- small helpers ---------------------------------------------------- */
 
+void pull_answered(struct pull_work *w, bool *done)
+{
+    if (*done)
+        return;
+    *done = true;
+    pthread_mutex_lock(&w->lock);
+    w->nanswered++;
+    pthread_cond_broadcast(&w->answered);
+    pthread_mutex_unlock(&w->lock);
+}
+
 void pull_note_error(struct pull_work *w, const struct tn_error *e)
 {
     pthread_mutex_lock(&w->lock);
@@ -55,11 +67,15 @@ void pull_note_error(struct pull_work *w, const struct tn_error *e)
     pthread_mutex_unlock(&w->lock);
 }
 
-static void note_delivered(struct pull_work *w, uint64_t bytes)
+/* note_delivered - count it, and remember the name: a remote that fails to
+ * delete what it sent lists it again, and it must not be delivered twice */
+static void note_delivered(struct pull_work *w, const char *name,
+                           uint64_t bytes)
 {
     pthread_mutex_lock(&w->lock);
     w->files++;
     w->bytes += bytes;
+    settle_delivered(w->r->settle, name);
     pthread_mutex_unlock(&w->lock);
 }
 
@@ -107,11 +123,17 @@ static void local_error(struct puller *p, const char *what,
 /* file_error - one file refused or lost: log it with its reason */
 static void file_error(struct puller *p, const struct tn_error *e)
 {
-    enum pandora_log_level lvl = e->kind == TN_F_MISSING ? PANDORA_LOG_INFO
-                                                        : PANDORA_LOG_ERROR;
-    SS_LOG(p->ss, lvl, "%s", e->text);
-    if (e->kind != TN_F_MISSING)
-        pull_note_error(p->w, e);
+    if (e->kind == TN_F_MISSING) {
+        /* taken by someone else, or a listing that lies: one summary line
+         * per visit (cycle.c), details only at debug level */
+        SS_LOG(p->ss, PANDORA_LOG_DEBUG, "%s", e->text);
+        pthread_mutex_lock(&p->w->lock);
+        p->w->vanished++;
+        pthread_mutex_unlock(&p->w->lock);
+        return;
+    }
+    SS_LOG(p->ss, PANDORA_LOG_ERROR, "%s", e->text);
+    pull_note_error(p->w, e);
 }
 
 /* ---- connections -------------------------------------------------------- */
@@ -155,7 +177,8 @@ int pull_open(struct remote *r, struct tn_conn **conn_r, struct tn_error *err)
         /* refusals that a retry cannot change */
         if (err->kind == TN_E_UNTRUSTED || err->kind == TN_E_AUTH ||
             err->kind == TN_E_CERT_REQUIRED || err->kind == TN_E_UNKNOWN_CA ||
-            err->kind == TN_E_RESOLVE)
+            err->kind == TN_E_RESOLVE || err->kind == TN_E_REFUSED ||
+            err->kind == TN_E_NO_LIST)
             break;
     }
     return rc;
@@ -186,6 +209,22 @@ static void conn_lost(struct puller *p, const struct tn_error *e)
 {
     SS_LOG(p->ss, PANDORA_LOG_ERROR, "%s", e->text);
     pull_note_error(p->w, e);
+    pthread_mutex_lock(&p->w->lock);
+    p->w->failed = true; /* the visit did not do what it planned */
+    pthread_mutex_unlock(&p->w->lock);
+}
+
+/* get - tn_get, and the first reply lets the visit open one more
+ * connection (cycle.c opens them one after another: a stock server's small
+ * accept queue drops simultaneous connection attempts) */
+static int get(struct puller *p, enum tn_get_cmd cmd, const char *name,
+               tn_sink_fn *sink, void *data, uint64_t *size_r,
+               struct tn_error *e)
+{
+    int rc = tn_get(p->conn, cmd, name, sink, data, size_r, e);
+
+    pull_answered(p->w, &p->answered);
+    return rc;
 }
 
 /* ---- sinks ------------------------------------------------------------- */
@@ -231,8 +270,8 @@ static void safe_recv(struct puller *p, struct pandora_spool_batch *b)
         /* a 0-byte file or a failure ends a connection: take another */
         if (!ensure_conn(p))
             break;
-        int rc = tn_get(p->conn, TN_RECV, p->files[i]->name, sink_tmp, p,
-                        &p->size[i], &e);
+        int rc = get(p, TN_RECV, p->files[i]->name, sink_tmp, p, &p->size[i],
+                     &e);
         if (rc == TN_FILE)
             file_error(p, &e);
         if (rc == TN_FAIL)
@@ -289,8 +328,7 @@ static enum mv_state safe_move_one(struct puller *p, size_t i)
 
     if (p->state[i] == F_ADDED)
         m.expect = p->size[i];
-    int rc = tn_get(p->conn, TN_MV, p->files[i]->name, sink_mv_safe, &m,
-                    &size, &e);
+    int rc = get(p, TN_MV, p->files[i]->name, sink_mv_safe, &m, &size, &e);
     if (rc == TN_FAIL) {
         conn_lost(p, &e);
         return MV_UNKNOWN;
@@ -344,7 +382,7 @@ static void on_published(void *data, const char *name, int rc)
         if (strcmp(p->files[i]->name, name) != 0)
             continue;
         if (rc == 0)
-            note_delivered(p->w, p->size[i]);
+            note_delivered(p->w, name, p->size[i]);
         break;
     }
     if (rc == -EEXIST) {
@@ -449,8 +487,8 @@ static void fast_chunk(struct puller *p)
             p->mv[i] = safe_move_one(p, i);
             continue;
         }
-        int rc = tn_get(p->conn, TN_MV, p->files[i]->name, sink_tmp, p,
-                        &p->size[i], &e);
+        int rc = get(p, TN_MV, p->files[i]->name, sink_tmp, p, &p->size[i],
+                     &e);
         if (rc == TN_FILE)
             file_error(p, &e);
         if (rc == TN_FAIL)
@@ -476,14 +514,25 @@ static void fast_chunk(struct puller *p)
 
 /* ---- the loop ------------------------------------------------------------- */
 
-/* take_chunk - the next up to `max` files of the group, or 0 */
-static size_t take_chunk(struct puller *p, const struct pull_group *g,
+static const struct pull_group *take_group(struct pull_work *w);
+
+/* take_chunk - the next up to `max` files: the rest of the current group,
+ * then whole further groups (one chunk keeps each agent's order, and
+ * fewer, larger chunks mean fewer flushes) */
+static size_t take_chunk(struct puller *p, const struct pull_group **g,
                          size_t *pos, size_t max)
 {
     size_t n = 0;
 
-    while (*pos < g->count && n < max && n < PULL_CHUNK)
-        p->files[n++] = &p->w->plan->pulls[g->first + (*pos)++];
+    while (n < max && n < PULL_CHUNK) {
+        if (*g == NULL || *pos == (*g)->count) {
+            *g = take_group(p->w);
+            *pos = 0;
+            if (*g == NULL)
+                break;
+        }
+        p->files[n++] = &p->w->plan->pulls[(*g)->first + (*pos)++];
+    }
     p->n = n;
     return n;
 }
@@ -526,7 +575,7 @@ static const struct pull_group *take_group(struct pull_work *w)
 void pull_run(struct pull_work *w, struct tn_conn **conn)
 {
     struct puller p = { .w = w, .r = w->r, .ss = w->r->ss, .conn = *conn };
-    const struct pull_group *g;
+    const struct pull_group *g = NULL;
 
     p.tmpfd = tmp_open(p.ss);
     if (p.tmpfd < 0) {
@@ -535,17 +584,17 @@ void pull_run(struct pull_work *w, struct tn_conn **conn)
                  p.ss->api->state_dir(p.ss->ctx), strerror(errno));
         local_error(&p, "cannot pull", &pe);
         halt(w);
+        pull_answered(w, &p.answered);
         return;
     }
-    while ((g = take_group(w)) != NULL) {
-        size_t pos = 0, max;
-        while ((max = chunk_budget(&p)) > 0 && take_chunk(&p, g, &pos, max)) {
-            if (p.ss->conf->delivery == SS_FAST)
-                fast_chunk(&p);
-            else
-                safe_chunk(&p);
-        }
+    size_t pos = 0, max;
+    while ((max = chunk_budget(&p)) > 0 && take_chunk(&p, &g, &pos, max)) {
+        if (p.ss->conf->delivery == SS_FAST)
+            fast_chunk(&p);
+        else
+            safe_chunk(&p);
     }
     close(p.tmpfd);
+    pull_answered(w, &p.answered);
     *conn = p.conn;
 }

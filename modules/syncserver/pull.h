@@ -12,7 +12,8 @@
  *       the chunk: half the bytes, but a crash after MV loses the file.
  *
  * THREADS: a struct pull_work is shared by the pull threads of one visit;
- * its counters and group cursor are under `lock`.
+ * its counters, its group cursor and the remote's settle state (while the
+ * threads run) are under `lock`.
  */
 #ifndef SS_PULL_H
 #define SS_PULL_H
@@ -29,8 +30,11 @@ struct pull_work {
     struct plan *plan;
     unsigned nthreads;
     pthread_mutex_t lock;
+    pthread_cond_t answered;              /* a thread's first reply came   */
+    unsigned nanswered;                   /* threads answered or finished  */
     size_t next_group;
     uint64_t files, bytes, errors, kept; /* kept: staged, awaiting ingestion */
+    uint64_t vanished;                    /* listed, gone when asked for   */
     bool halt;                            /* take no more work             */
     bool failed;                          /* a connection failure happened */
     struct tn_error last;                 /* the last error, for health    */
@@ -49,6 +53,10 @@ void pull_run(struct pull_work *w, struct tn_conn **conn);
  */
 int pull_open(struct remote *r, struct tn_conn **conn_r,
               struct tn_error *err);
+
+/* pull_answered - the thread's connection got its first reply (or the
+ * thread ends): the next connection may be opened. Once per thread. */
+void pull_answered(struct pull_work *w, bool *done);
 
 /* pull_note_error - count and remember an error (under w->lock) */
 void pull_note_error(struct pull_work *w, const struct tn_error *e);

@@ -15,6 +15,7 @@ struct entry {
     struct entry *next;
     time_t first;
     unsigned long gen;
+    bool delivered;
     char name[];
 };
 
@@ -96,7 +97,8 @@ static struct entry **lookup(struct settle *s, const char *name)
 }
 
 /* put - insert or find; NULL when out of memory */
-static struct entry *put(struct settle *s, const char *name, time_t first)
+static struct entry *put(struct settle *s, const char *name, time_t first,
+                         bool delivered)
 {
     struct entry **pp = lookup(s, name);
 
@@ -109,6 +111,7 @@ static struct entry *put(struct settle *s, const char *name, time_t first)
     memcpy(e->name, name, len + 1);
     e->first = first;
     e->gen = s->gen;
+    e->delivered = delivered;
     e->next = NULL;
     *pp = e;
     s->dirty = true;
@@ -130,11 +133,12 @@ void settle_load(struct settle *s, const char *text, size_t len)
         if (nl != NULL && n < sizeof(line)) {
             memcpy(line, p, n);
             line[n] = '\0';
-            char *sp = strchr(line, ' ');
             char *stop;
             long long t = strtoll(line, &stop, 10);
-            if (sp != NULL && stop == sp && t > 0 && sp[1] != '\0')
-                put(s, sp + 1, (time_t)t);
+            if (stop != line && t > 0 && stop[0] == ' ' &&
+                (stop[1] == '0' || stop[1] == '1') && stop[2] == ' ' &&
+                stop[3] != '\0')
+                put(s, stop + 3, (time_t)t, stop[1] == '1');
         }
         p = line_end + (nl != NULL);
     }
@@ -148,7 +152,7 @@ void settle_begin(struct settle *s)
 
 time_t settle_seen(struct settle *s, const char *name, time_t now)
 {
-    struct entry *e = put(s, name, now);
+    struct entry *e = put(s, name, now, false);
 
     if (e == NULL)
         return now;
@@ -174,17 +178,21 @@ void settle_end(struct settle *s)
     }
 }
 
-void settle_forget(struct settle *s, const char *name)
+void settle_delivered(struct settle *s, const char *name)
 {
-    struct entry **pp = lookup(s, name);
+    struct entry *e = *lookup(s, name);
 
-    if (*pp != NULL) {
-        struct entry *e = *pp;
-        *pp = e->next;
-        free(e);
-        s->count--;
+    if (e != NULL && !e->delivered) {
+        e->delivered = true;
         s->dirty = true;
     }
+}
+
+bool settle_was_delivered(struct settle *s, const char *name)
+{
+    struct entry *e = *lookup(s, name);
+
+    return e != NULL && e->delivered;
 }
 
 bool settle_dirty(const struct settle *s)
@@ -199,7 +207,7 @@ char *settle_dump(struct settle *s, size_t *len_r)
 
     for (size_t i = 0; buf != NULL && i < s->nslots; i++) {
         for (struct entry *e = s->slots[i]; e != NULL; e = e->next) {
-            size_t need = strlen(e->name) + 24;
+            size_t need = strlen(e->name) + 26;
             if (len + need >= cap) {
                 while (len + need >= cap)
                     cap *= 2;
@@ -210,8 +218,9 @@ char *settle_dump(struct settle *s, size_t *len_r)
                 }
                 buf = nb;
             }
-            len += (size_t)snprintf(buf + len, cap - len, "%lld %s\n",
-                                    (long long)e->first, e->name);
+            len += (size_t)snprintf(buf + len, cap - len, "%lld %d %s\n",
+                                    (long long)e->first, e->delivered,
+                                    e->name);
         }
     }
     if (buf != NULL)

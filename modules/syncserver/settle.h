@@ -4,7 +4,8 @@
  * Tentacle's LS gives names only, and agents upload non-atomically, so a
  * name is pulled only once it has been listed for sync_settle seconds by
  * our own clock. The times survive restarts: settle_dump()/settle_load()
- * give and take the state file's text ("<unix time> <name>\n" per name).
+ * give and take the state file's text ("<unix time> <0|1> <name>\n" per
+ * name, 1 when the name was delivered already).
  *
  * THREADS: one struct settle belongs to one remote's cycle; no locking.
  */
@@ -35,8 +36,10 @@ time_t settle_seen(struct settle *s, const char *name, time_t now);
 /* settle_end - forget names absent from this listing */
 void settle_end(struct settle *s);
 
-/* settle_forget - a name was pulled: forget it now */
-void settle_forget(struct settle *s, const char *name);
+/* settle_delivered - the name was delivered: if a later listing still
+ * shows it, the remote failed to delete it (settle_was_delivered) */
+void settle_delivered(struct settle *s, const char *name);
+bool settle_was_delivered(struct settle *s, const char *name);
 
 /* True when the state changed since the last settle_dump(). */
 bool settle_dirty(const struct settle *s);

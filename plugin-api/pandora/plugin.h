@@ -333,7 +333,9 @@ struct pandora_host_api {
 
     /*
      * spool_pressure - "not now": -EAGAIN when `limits` are reached, else 0.
-     * state_r (may be NULL) gets the figures either way.
+     * state_r (may be NULL) gets the figures either way; data_files is only
+     * counted (a read of the whole directory) when limits is NULL or has a
+     * queue_limit, else it is 0.
      */
     int (*spool_pressure)(struct pandora_ctx *ctx,
                           const struct pandora_spool_limits *limits,
