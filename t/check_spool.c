@@ -982,7 +982,6 @@ START_TEST(test_spool_pressure_counts_waiting_data_files)
 {
     struct pandora_error err = { "" };
     struct pandora_spool_state st = { 99, 0 };
-    const struct pandora_spool_limits off = { 0, 0 };
     char *p;
 
     tu_write(dir, "a.1.data", "x");
@@ -994,10 +993,25 @@ START_TEST(test_spool_pressure_counts_waiting_data_files)
     free(p);
     ck_assert_int_eq(symlink("a.1.data", (p = path("e.5.data"))), 0);
     free(p);
-    ck_assert_int_eq(spool_pressure(sp, &off, &st, &err), 0);
+    ck_assert_int_eq(spool_pressure(sp, NULL, &st, &err), 0);
     ck_assert_uint_eq(st.data_files, 2);
     ck_assert_uint_gt(st.free_mib, 0);
     ck_assert_int_eq(spool_pressure(sp, NULL, NULL, &err), 0);
+}
+END_TEST
+
+/* without a queue limit nothing needs the count: the directory (maybe
+ * thousands of files) is not read, only the free space */
+START_TEST(test_spool_pressure_without_queue_limit_does_not_count)
+{
+    struct pandora_error err = { "" };
+    struct pandora_spool_state st = { 99, 0 };
+    const struct pandora_spool_limits off = { 0, 0 };
+
+    tu_write(dir, "a.1.data", "x");
+    ck_assert_int_eq(spool_pressure(sp, &off, &st, &err), 0);
+    ck_assert_uint_eq(st.data_files, 0);
+    ck_assert_uint_gt(st.free_mib, 0);
 }
 END_TEST
 
@@ -1142,6 +1156,7 @@ static Suite *spool_suite(void)
 
     tc = add_case(s, "pressure", 10);
     tcase_add_test(tc, test_spool_pressure_counts_waiting_data_files);
+    tcase_add_test(tc, test_spool_pressure_without_queue_limit_does_not_count);
     tcase_add_test(tc, test_spool_pressure_says_not_now_at_queue_limit);
     tcase_add_test(tc, test_spool_pressure_says_not_now_below_min_free_space);
 

@@ -125,4 +125,22 @@ check_drained two2 safe
 [ "$(peer_max_active two2)" -le 2 ] ||
     fail "two2 served $(peer_max_active two2) connections at once (connections = 2)"
 [ "$(data_count)" -eq 1200 ] || fail "expected 1200 files in incomingdir, found $(data_count)"
-echo "ok: 5 drains, $(data_count) files byte-identical, remotes empty, mtimes set"
+stop_peer two1
+stop_peer two2
+
+# 6. IPv6: sync_address [::1]:port (only where loopback has IPv6)
+drains=5
+if ip -6 addr show dev lo 2>/dev/null | grep -q 'inet6 ::1/'; then
+    start_buffer v6 ::1
+    fill v6
+    write_hostconf
+    write_server "sync_address $(label v6)
+sync_max_files 1000
+"
+    drain_case "IPv6, safe"
+    check_drained v6 safe
+    drains=6
+else
+    note "no ::1 on lo: IPv6 case skipped"
+fi
+echo "ok: $drains drains, $(data_count) files byte-identical, remotes empty, mtimes set"

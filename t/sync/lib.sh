@@ -142,9 +142,12 @@ stop_peer() {
     wait "${PEER_PID[$1]}" 2>/dev/null
 }
 
-# label NAME - the remote as the daemon names it: ADDR:PORT
+# label NAME - the remote as the daemon names it: ADDR:PORT, [IPv6]:PORT
 label() {
-    echo "${PEER_ADDR[$1]}:${PEER_PORT[$1]}"
+    case ${PEER_ADDR[$1]} in
+    *:*) echo "[${PEER_ADDR[$1]}]:${PEER_PORT[$1]}" ;;
+    *) echo "${PEER_ADDR[$1]}:${PEER_PORT[$1]}" ;;
+    esac
 }
 
 # upload NAME AGENT N TS [AGENTSIM-ARG...] - N agent files over the wire,
