@@ -9,10 +9,13 @@
 # `./configure` with the remaining arguments.
 set -eu
 
-# Everything `make`, `make check`, `make distcheck` and the CI need.
+# Everything `make`, `make check`, `make distcheck` and the CI need
+# (prometheus brings promtool, which checks /metrics; chromium is the
+# headless browser of the status page test).
 DEPS="build-essential autoconf automake libtool pkgconf
       libgnutls28-dev libconfig-dev libmicrohttpd-dev check
-      gnutls-bin curl procps util-linux"
+      gnutls-bin curl procps util-linux
+      prometheus chromium"
 
 want_deps=no
 if [ "${1:-}" = "--deps" ]; then

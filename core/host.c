@@ -416,6 +416,7 @@ static int host_reload_rebuild(struct host **host_r, struct pandora_error *e)
         return error_set(e, -EINVAL, "%u module(s) or service(s) of the new "
                          "configuration failed (see the errors above)", n);
     }
+    next->started = cur->started;     /* the process's uptime goes on */
     host_stop(cur);
     host_free(cur);
     *host_r = next;
@@ -514,6 +515,17 @@ void host_poll(struct host *h)
     HOST_FOREACH_SERVICE(h, svc)
         if (svc->running && svc->ops->poll != NULL)
             svc->ops->poll(svc->ctx, svc->data, NULL);
+}
+
+int host_poll_target(struct host *h, const char *target)
+{
+    int rc = -ENOENT;
+
+    HOST_FOREACH_SERVICE(h, svc)
+        if (svc->running && svc->ops->poll != NULL &&
+            svc->ops->poll(svc->ctx, svc->data, target) == 0)
+            rc = 0;
+    return rc;
 }
 
 /* host_stopper - stop every service, then the workers (own thread, so a

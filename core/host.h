@@ -70,12 +70,21 @@ int host_reload(struct host **host_r, struct pandora_error *error_r);
 /* host_poll - ask every running service to work now (SIGUSR1). */
 void host_poll(struct host *host);
 
+/*
+ * host_poll_target - ask every running service to work on `target` (a
+ * remote's name) now: 0 when at least one knows it, else -ENOENT.
+ * THREADS: any thread, while no lifecycle function runs (the status
+ * listener holds main.c's read lock; reloads take the write lock).
+ */
+int host_poll_target(struct host *host, const char *target);
+
 /* host_stop - graceful stop within stop_timeout; then host_free. */
 void host_stop(struct host *host);
 void host_free(struct host *host);
 
 /* host_status - a snapshot of every service's state (caller frees with
- * status_free). THREADS: any thread once started. */
+ * status_free). THREADS: any thread once started, while no lifecycle
+ * function runs (see host_poll_target). */
 struct pandora_status *host_status(struct host *host);
 
 const struct hostconf *host_hostconf(const struct host *host);

@@ -14,6 +14,7 @@
 #include "confitem.h"
 #include "error.h"
 #include "hostconf.h"
+#include "httpd.h"
 #include "xalloc.h"
 
 #define HOSTCONF_STR(x) HOSTCONF_STR2(x)
@@ -290,6 +291,34 @@ static int hostconf_read_modules(struct hostconf *hc,
     return 0;
 }
 
+/* hostconf_check_status - listen must be an IP address (the listener must
+ * not depend on DNS), and one that others can reach needs a token: found
+ * here, --check-config and a reload refuse it before anything runs */
+static int hostconf_check_status(const struct hostconf *hc,
+                                 const config_setting_t *s, const char *path,
+                                 struct pandora_error *error_r)
+{
+    const config_setting_t *at = config_setting_get_member(s, "listen");
+    const char *listen = hc->status.listen;
+    struct sockaddr_storage sa;
+    socklen_t len = 0;
+    bool loopback = false;
+
+    if (!hc->status.enabled)
+        return 0;
+    if (httpd_addr_parse(listen, 0, &sa, &len, &loopback) < 0)
+        return hostconf_fail(error_r, path, at ? at : s, "status.listen: "
+                             "\"%.64s\" is not an IP address; use e.g. "
+                             "127.0.0.1, ::1 or 0.0.0.0", listen);
+    if (!loopback && hc->status.token_file == NULL)
+        return hostconf_fail(error_r, path, at ? at : s, "status.listen "
+                             "\"%.64s\" is not a loopback address, so "
+                             "status.token_file is required: set it to a "
+                             "file holding a bearer token, or listen on "
+                             "127.0.0.1", listen);
+    return 0;
+}
+
 /* hostconf_read_status - status = { enabled; listen; port; token_file } */
 static int hostconf_read_status(struct hostconf *hc, const config_setting_t *s,
                                 const char *path,
@@ -315,7 +344,7 @@ static int hostconf_read_status(struct hostconf *hc, const config_setting_t *s,
         if (rc < 0)
             return rc;
     }
-    return 0;
+    return hostconf_check_status(hc, s, path, error_r);
 }
 
 /* hostconf_read_root - every top-level setting; other groups are services'

@@ -10,7 +10,8 @@
  *   state_dir    string   modules' persistent state
  *   pid_file     string
  *   stop_timeout int      seconds a graceful stop may take (1..600, 10)
- *   status       group    enabled, listen, port, token_file
+ *   status       group    enabled, listen (an IP address), port, token_file
+ *                         (required when listen is not loopback)
  *   <service>    group    a service's own section (lists, see plugin.h)
  *
  * Every error names the file, the line and the setting. Types are strict:

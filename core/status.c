@@ -17,63 +17,6 @@
 #define STATUS_ROWS_MAX 10000   /* per table */
 #define STATUS_TABLES_MAX 64    /* per service */
 
-enum status_type {
-    STATUS_STRING,
-    STATUS_INT,
-    STATUS_UINT,
-    STATUS_DOUBLE,
-    STATUS_BOOL,
-    STATUS_TIME,
-};
-
-struct status_field {
-    char *key;
-    enum status_type type;
-    union {
-        char *s;                /* NULL renders as null */
-        int64_t i;
-        uint64_t u;
-        double d;
-        bool b;
-        time_t t;
-    } v;
-};
-
-struct status_fields {
-    struct status_field *v;     /* in the order first written */
-    size_t n, cap;
-};
-
-struct status_row {
-    char *id;
-    uint32_t hash;              /* of id: most lookups skip the strcmp */
-    struct status_fields fields;
-};
-
-struct status_table {
-    char *name;
-    struct status_row **rows;   /* pointers: st->target stays valid */
-    size_t n, cap;
-};
-
-struct status_service {
-    char *name, *module, *reason;
-    char *unhealthy;            /* status_healthy's sentence, if !running */
-    bool running;
-    struct status_fields fields;
-    struct status_table **tables;
-    size_t ntables, cap;
-};
-
-struct pandora_status {
-    char *hostname, *version;
-    time_t started;
-    struct status_service **services;
-    size_t n, cap;
-    struct status_service *svc;     /* being written; NULL: writes ignored */
-    struct status_fields *target;   /* svc's or a row's; NULL: ignored */
-};
-
 /* status_grow - make room for one more element in a doubling array */
 static void *status_grow(void *v, size_t n, size_t *cap, size_t size)
 {
@@ -305,7 +248,22 @@ void status_row(struct pandora_status *st, const char *table, const char *id)
     st->target = &row->fields;
 }
 
-/* status_string - a string field (copied); NULL renders as null */
+/* status_key_is_secret - see status.h; matched anywhere in the key, in
+ * any case ("sync_password", "api_token", "PrivateKey") */
+bool status_key_is_secret(const char *key)
+{
+    static const char *const words[] = { "password", "passwd", "secret",
+                                         "token", "passphrase", "private_key",
+                                         "privatekey", NULL };
+
+    for (size_t i = 0; key != NULL && words[i] != NULL; i++)
+        if (strcasestr(key, words[i]) != NULL)
+            return true;
+    return false;
+}
+
+/* status_string - a string field (copied); NULL renders as null; a
+ * secret's value is never kept */
 void status_string(struct pandora_status *st, const char *key,
                    const char *value)
 {
@@ -313,7 +271,9 @@ void status_string(struct pandora_status *st, const char *key,
 
     if (fld != NULL) {
         fld->type = STATUS_STRING;
-        fld->v.s = status_dup(value);
+        fld->v.s = value != NULL && status_key_is_secret(key)
+                       ? xstrdup(STATUS_SECRET_MASK)
+                       : status_dup(value);
     }
 }
 
@@ -413,9 +373,10 @@ static void jb_printf(struct jbuf *jb, const char *fmt, ...)
         jb_put(jb, buf, (size_t)n < sizeof(buf) ? (size_t)n : sizeof(buf) - 1);
 }
 
-/* utf8_len - length of the valid UTF-8 sequence at s (n bytes left), or 0
- * for an invalid one: overlong, surrogate, above U+10FFFF or cut short */
-static size_t utf8_len(const unsigned char *s, size_t n)
+/* status_utf8_len - length of the valid UTF-8 sequence at s (n bytes
+ * left), or 0 for an invalid one: overlong, surrogate, above U+10FFFF or
+ * cut short */
+size_t status_utf8_len(const unsigned char *s, size_t n)
 {
     uint32_t cp, min;
     size_t len;
@@ -455,7 +416,7 @@ static void json_string(struct jbuf *jb, const char *s)
     size_t left = strlen(s);
     jb_put(jb, "\"", 1);
     while (left > 0) {
-        size_t n = utf8_len(p, left);
+        size_t n = status_utf8_len(p, left);
         if (n == 0) {
             jb_puts(jb, "\xef\xbf\xbd");
             n = 1;
@@ -625,6 +586,16 @@ int status_to_json(const struct pandora_status *st, time_t now, char **json_r,
     if (len_r != NULL)
         *len_r = jb.len;
     return 0;
+}
+
+/* status_field_get - see status.h */
+const struct status_field *status_field_get(const struct status_fields *f,
+                                            const char *key)
+{
+    for (size_t i = 0; f != NULL && i < f->n; i++)
+        if (strcmp(f->v[i].key, key) == 0)
+            return &f->v[i];
+    return NULL;
 }
 
 /* status_healthy - see status.h; *reason_r is NULL when healthy */

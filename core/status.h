@@ -21,7 +21,70 @@
 
 #include <pandora/plugin.h>
 
-/* The model is the writer: struct pandora_status is defined in status.c. */
+/*
+ * The model, read-only once written. Writers (services, through plugin.h)
+ * only ever use the functions below; the renderers (status_to_json,
+ * render_html, render_metrics, render_table) read these structs directly.
+ */
+enum status_type {
+    STATUS_STRING,
+    STATUS_INT,
+    STATUS_UINT,
+    STATUS_DOUBLE,
+    STATUS_BOOL,
+    STATUS_TIME,
+};
+
+struct status_field {
+    char *key;
+    enum status_type type;
+    union {
+        char *s;                /* NULL renders as null */
+        int64_t i;
+        uint64_t u;
+        double d;
+        bool b;
+        time_t t;
+    } v;
+};
+
+struct status_fields {
+    struct status_field *v;     /* in the order first written */
+    size_t n, cap;
+};
+
+struct status_row {
+    char *id;
+    uint32_t hash;              /* of id: most lookups skip the strcmp */
+    struct status_fields fields;
+};
+
+struct status_table {
+    char *name;
+    struct status_row **rows;   /* pointers: st->target stays valid */
+    size_t n, cap;
+};
+
+struct status_service {
+    char *name, *module, *reason;
+    char *unhealthy;            /* status_healthy's sentence, if !running */
+    bool running;
+    struct status_fields fields;
+    struct status_table **tables;
+    size_t ntables, cap;
+};
+
+struct pandora_status {
+    char *hostname, *version;
+    time_t started;
+    struct status_service **services;
+    size_t n, cap;
+    struct status_service *svc;     /* being written; NULL: writes ignored */
+    struct status_fields *target;   /* svc's or a row's; NULL: ignored */
+};
+
+
+/* The model is the writer: a struct pandora_status is passed to services. */
 struct pandora_status *status_new(const char *hostname, const char *version,
                                   time_t started);
 void status_free(struct pandora_status *st);
@@ -55,5 +118,21 @@ int status_to_json(const struct pandora_status *st, time_t now, char **json_r,
 /* status_healthy - true when every service runs; else *reason_r names the
  * first that does not (borrowed from the model). */
 bool status_healthy(const struct pandora_status *st, const char **reason_r);
+
+/* status_field_get - the field `key` of a service or row, or NULL. */
+const struct status_field *status_field_get(const struct status_fields *f,
+                                            const char *key);
+
+/* status_utf8_len - length of the valid UTF-8 sequence at s (n > 0 bytes
+ * left), or 0 when it is invalid (overlong, surrogate, cut short...). */
+size_t status_utf8_len(const unsigned char *s, size_t n);
+
+/*
+ * status_key_is_secret - a key naming a secret (password, secret, token,
+ * passphrase, private key): the writer stores "********" instead of any
+ * string written under it, so no format can show one by mistake.
+ */
+bool status_key_is_secret(const char *key);
+#define STATUS_SECRET_MASK "********"
 
 #endif

@@ -134,3 +134,4 @@ check-valgrind:
 	$(MAKE) $(AM_MAKEFLAGS) check TESTS='$(CHECK_SUITES)' \
 	  LOG_COMPILER='$(LIBTOOL) --mode=execute valgrind $(VALGRIND_FLAGS)' CK_FORK=no
 .PHONY: check-valgrind
+include t/status.mk

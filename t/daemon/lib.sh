@@ -49,15 +49,21 @@ write_server() {
     mv "$SERVER.new" "$SERVER"
 }
 
-# write_hostconf [EXTRA] - the tick module from the build tree
+# write_hostconf [EXTRA] - the tick module from the build tree. The status
+# listener is off (parallel tests must not share its port) unless
+# STATUS_CONF holds a status group of the test's own; MODULE_DIR and
+# MODULES ('"tick", "syncserver"') replace the module directory and list.
 write_hostconf() {
+    local status=${STATUS_CONF:-'status = { enabled = false; };'}
+    local modules=${MODULES:-'"tick"'}
     cat > "$HOSTCONF.new" <<CONF
-module_dir = "$TEST_MODULEDIR";
-modules = [ "tick" ];
+module_dir = "${MODULE_DIR:-$TEST_MODULEDIR}";
+modules = [ $modules ];
 state_dir = "$T/state";
 pid_file = "$T/pid";
 workers = 4;
 stop_timeout = ${STOP_TIMEOUT:-5};
+$status
 ${1:-}
 CONF
     mv "$HOSTCONF.new" "$HOSTCONF"
