@@ -10,11 +10,12 @@
 # Both need the check programs of the test peer, so they build them first.
 
 DEMO_PEER_TOOLS = t/peer/tentacle_peer$(EXEEXT) t/peer/agentsim$(EXEEXT) \
-	t/peer/baseline$(EXEEXT)
+	t/peer/baseline$(EXEEXT) t/freeport$(EXEEXT)
 DEMO_ENVIRONMENT = \
 	PANDORA_HOSTD='$(abs_top_builddir)/pandora_hostd$(EXEEXT)' \
 	SYNC_MODULEDIR='$(abs_top_builddir)/modules/syncserver/.libs' \
 	PEER_BIN_DIR='$(abs_top_builddir)/t/peer' \
+	FREEPORT='$(abs_top_builddir)/t/freeport' \
 	TEST_SRCDIR='$(abs_top_srcdir)/t'
 
 EXTRA_DIST += t/demo/demo.sh t/bench/bench.sh

@@ -22,6 +22,8 @@
 #   DEMO_AGENTS      agents per site (3)
 #   DEMO_DELIVERY    safe or fast (safe)
 #   DEMO_DRAIN       seconds allowed to drain after the agents stop (60)
+#   DEMO_SCREENSHOT  a PNG path: a screenshot of the status page is taken
+#                    there 10 s into the run (needs chromium)
 #   KEEP=1           keep the work directory (logs, configs, manifests)
 # Exit: 0 when every file arrived exactly once and intact, 1 otherwise.
 # shellcheck disable=SC2317  # the trap handlers are reached indirectly
@@ -33,6 +35,8 @@ top=$(dirname "$TEST_SRCDIR")
 PANDORA_HOSTD=${PANDORA_HOSTD:-$top/pandora_hostd}
 SYNC_MODULEDIR=${SYNC_MODULEDIR:-$top/modules/syncserver/.libs}
 PEER_BIN_DIR=${PEER_BIN_DIR:-$top/t/peer}
+FREEPORT=${FREEPORT:-$top/t/freeport}
+DEMO_SCREENSHOT=${DEMO_SCREENSHOT:-}
 DEMO_SECONDS=${DEMO_SECONDS:-60}
 DEMO_RATE=${DEMO_RATE:-20}
 DEMO_AGENTS=${DEMO_AGENTS:-3}
@@ -53,6 +57,8 @@ pids=()          # peers and the daemon, each in its own session (Ctrl-C is ours
 feeders=()       # agent feeding loops
 DPID=""
 stop_requested=0
+STATUS_ADDR=127.0.0.1
+STATUS_PORT=""
 
 # die MSG... - print an error and exit 1 (the EXIT trap cleans up)
 die() {
@@ -203,7 +209,7 @@ state_dir = "$work/state";
 pid_file = "$work/pandora_hostd.pid";
 workers = 8;
 stop_timeout = 10;
-status = { enabled = false; };
+status = { enabled = true; listen = "$STATUS_ADDR"; port = $STATUS_PORT; };
 syncserver = {
   remotes = (
     { address = "${ADDR[site-a]}"; port = ${PORT[site-a]}; password = "secret"; },
@@ -395,6 +401,7 @@ main() {
         die "make-pki.sh failed"
     start_peer site-a -x secret
     start_peer site-b -e "$work/pki/server.pem" -k "$work/pki/server.key" -f "$work/pki/ca.pem"
+    STATUS_PORT=$("$FREEPORT" "$STATUS_ADDR") || die "no free port for the status page ($FREEPORT)"
     write_configs
     start_daemon
 
@@ -419,6 +426,7 @@ main() {
 pandora_hostd (pid $DPID) pulls from two Tentacle buffers into $work/incoming
   site-a  ${ADDR[site-a]}:${PORT[site-a]}  plain TCP, password        agents: $(printf 'sitea-%s ' "${AGENT_NAMES[@]:0:$DEMO_AGENTS}")
   site-b  ${ADDR[site-b]}:${PORT[site-b]}  TLS, client certificate    agents: $(printf 'siteb-%s ' "${AGENT_NAMES[@]:0:$DEMO_AGENTS}")
+Status page: http://$STATUS_ADDR:$STATUS_PORT/  (also: $PANDORA_HOSTD --status -H $work/pandora_hostd.conf)
 Agents upload $DEMO_RATE files/s each for ${DEMO_SECONDS} s (Ctrl-C stops them early); delivery: $DEMO_DELIVERY.
 "backlog" = data files waiting in the buffer's storage; "errors" = [V0] lines naming the remote.
 
@@ -430,7 +438,14 @@ EOF
         t=$(( $(date +%s) - start ))
         kill -0 "$DPID" 2>/dev/null || { tail -n 20 "$work/hostd.log" >&2; die "pandora_hostd died (log above)"; }
         progress "" "$t"
+        if [ -n "$DEMO_SCREENSHOT" ] && [ "$t" -ge 10 ]; then
+            sh "$TEST_SRCDIR/status-screenshot.sh" "http://$STATUS_ADDR:$STATUS_PORT/" \
+                "$DEMO_SCREENSHOT" >/dev/null && echo "-- status page screenshot: $DEMO_SCREENSHOT"
+            DEMO_SCREENSHOT=""
+        fi
     done
+    echo "-- the status page as a table (pandora_hostd --status):"
+    "$PANDORA_HOSTD" --status -H "$work/pandora_hostd.conf" | sed 's/^/   /'
 
     echo "-- stopping the agents (they finish the file in flight), then draining"
     stop_feeders
