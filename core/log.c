@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -34,6 +35,7 @@ struct log_msg {
 static struct {
     pthread_mutex_t lock;
     int fd;                         /* STDERR_FILENO or a file we opened */
+    int journal;                    /* fd is the journal: 1; 0; -1 unknown */
     char servername[LOG_NAME_MAX + 1]; /* "": not looked up yet */
     bool have_last;
     struct log_msg last;            /* the last message written */
@@ -42,6 +44,7 @@ static struct {
 } log_state = {
     .lock = PTHREAD_MUTEX_INITIALIZER,
     .fd = STDERR_FILENO,
+    .journal = -1,
 };
 
 /* Read without the lock so hidden messages cost no formatting. */
@@ -143,6 +146,39 @@ static const char *log_servername_locked(void)
     return log_state.servername;
 }
 
+/* log_stderr_is_journal - is stderr the stream systemd announced in
+ * JOURNAL_STREAM ("<device>:<inode>")? A child that inherited the variable
+ * but writes elsewhere does not match. */
+static bool log_stderr_is_journal(void)
+{
+    const char *env = getenv("JOURNAL_STREAM");
+    unsigned long long dev, ino;
+    struct stat st;
+    char extra;
+
+    if (env == NULL || sscanf(env, "%llu:%llu%c", &dev, &ino, &extra) != 2 ||
+        fstat(STDERR_FILENO, &st) < 0)
+        return false;
+    return (unsigned long long)st.st_dev == dev &&
+           (unsigned long long)st.st_ino == ino;
+}
+
+/* log_priority - the syslog priority journald reads from a "<N>" prefix
+ * (sd-daemon(3)): err, warning, info, debug */
+static int log_priority(enum pandora_log_level level)
+{
+    switch (level) {
+    case PANDORA_LOG_ERROR:
+        return 3;
+    case PANDORA_LOG_WARNING:
+        return 4;
+    case PANDORA_LOG_INFO:
+        return 6;
+    default:
+        return 7;
+    }
+}
+
 /* log_line_locked - stamp and write one line with a single write(2), so
  * O_APPEND keeps it whole even next to another process writing the file */
 static void log_line_locked(enum pandora_log_level level, const char *origin,
@@ -152,11 +188,21 @@ static void log_line_locked(enum pandora_log_level level, const char *origin,
     char line[LOG_LINE_MAX];
     time_t now = time(NULL);
     struct tm tm;
+    int n;
 
-    if (localtime_r(&now, &tm) != NULL)
-        strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &tm);
-    int n = snprintf(line, sizeof(line), "%s %s [V%d] %s: %s\n", stamp,
+    if (log_state.fd == STDERR_FILENO && log_state.journal < 0)
+        log_state.journal = log_stderr_is_journal();
+    if (log_state.fd == STDERR_FILENO && log_state.journal == 1) {
+        /* journald stamps the time itself; it takes the priority from us */
+        n = snprintf(line, sizeof(line), "<%d>%s [V%d] %s: %s\n",
+                     log_priority(level), log_servername_locked(),
+                     log_tag(level), origin, text);
+    } else {
+        if (localtime_r(&now, &tm) != NULL)
+            strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &tm);
+        n = snprintf(line, sizeof(line), "%s %s [V%d] %s: %s\n", stamp,
                      log_servername_locked(), log_tag(level), origin, text);
+    }
     if (n < 0)
         return;
     if ((size_t)n >= sizeof(line))
@@ -202,6 +248,7 @@ static void log_set_fd(int fd)
     log_repeats_locked();
     int old = log_state.fd;
     log_state.fd = fd;
+    log_state.journal = -1;         /* stderr may have moved: look again */
     pthread_mutex_unlock(&log_state.lock);
     if (old != STDERR_FILENO && old != fd)
         close(old);

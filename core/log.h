@@ -3,11 +3,18 @@
  *
  *     2026-11-24 10:00:00 servername [V1] syncserver: text
  *
- * to stderr (foreground, journald under systemd) or to a file. A line is
- * written when its Pandora level is <= verbosity. A message identical to the
- * previous one is not repeated; "last message repeated N times" is written
- * when a different message arrives, when log_flush() runs, or at most every
- * 60 s while the repeats go on.
+ * to stderr (foreground, journald under systemd) or to a file. When stderr
+ * is the journal stream systemd names in JOURNAL_STREAM, a line is instead
+ *
+ *     <4>servername [V1] syncserver: text
+ *
+ * (no time stamp: journald records it; "<N>" is the syslog priority
+ * journald files the line under: 3 error, 4 warning, 6 info, 7 debug).
+ *
+ * A line is written when its Pandora level is <= verbosity. A message
+ * identical to the previous one is not repeated; "last message repeated N
+ * times" is written when a different message arrives, when log_flush()
+ * runs, or at most every 60 s while the repeats go on.
  *
  * THREADS: every function is thread-safe; lines never interleave.
  */

@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <check.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <regex.h>
 #include <stdio.h>
@@ -384,6 +385,72 @@ START_TEST(test_log_reopen_after_rotation_writes_to_new_file)
 }
 END_TEST
 
+/* log_to_stderr_file - point stderr at a new file `name` in dir, set
+ * JOURNAL_STREAM to that file's "<device>:<inode>" (or to a stream that is
+ * not it), go back to the stderr destination, write one line per level,
+ * restore stderr; the file's lines in l */
+static void log_to_stderr_file(const char *name, bool journal,
+                               struct lines *l)
+{
+    char *path = NULL;
+    char env[64];
+    struct stat sb;
+
+    ck_assert_int_ge(asprintf(&path, "%s/%s", dir, name), 0);
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+    ck_assert_int_ge(fd, 0);
+    ck_assert_int_eq(fstat(fd, &sb), 0);
+    snprintf(env, sizeof(env), "%llu:%llu", (unsigned long long)sb.st_dev,
+             (unsigned long long)sb.st_ino + (journal ? 0 : 1));
+    ck_assert_int_eq(setenv("JOURNAL_STREAM", env, 1), 0);
+    int saved = dup(STDERR_FILENO);
+    ck_assert_int_ge(saved, 0);
+    ck_assert_int_eq(dup2(fd, STDERR_FILENO), STDERR_FILENO);
+    log_close();                /* to stderr: the journal is looked for */
+    log_set_verbosity(10);
+    log_error("disk full");
+    log_write(PANDORA_LOG_WARNING, "syncserver", "remote %s is slow", "dmz1");
+    log_info("started");
+    log_debug("detail");
+    log_flush();
+    ck_assert_int_eq(dup2(saved, STDERR_FILENO), STDERR_FILENO);
+    close(saved);
+    close(fd);
+    unsetenv("JOURNAL_STREAM");
+    read_lines(path, l);
+    free(path);
+}
+
+START_TEST(test_log_journal_stream_gets_priorities_and_no_stamp)
+{
+    struct lines l;
+
+    log_to_stderr_file("journal", true, &l);
+    ck_assert_uint_eq(l.n, 4);
+    ck_assert_str_eq(l.v[0], "<3>testhost [V0] hostd: disk full");
+    ck_assert_str_eq(l.v[1], "<4>testhost [V1] syncserver: remote dmz1 is "
+                     "slow");
+    ck_assert_str_eq(l.v[2], "<6>testhost [V3] hostd: started");
+    ck_assert_str_eq(l.v[3], "<7>testhost [V10] hostd: detail");
+    free(l.buf);
+}
+END_TEST
+
+START_TEST(test_log_stderr_that_is_not_the_journal_keeps_stamps)
+{
+    struct lines l;
+    regex_t re;
+
+    compile(&re);
+    log_to_stderr_file("not-journal", false, &l);
+    ck_assert_uint_eq(l.n, 4);
+    for (size_t i = 0; i < l.n; i++)
+        ck_assert_msg(matches(&re, l.v[i]), "%s", l.v[i]);
+    regfree(&re);
+    free(l.buf);
+}
+END_TEST
+
 #define WRITERS 4
 #define LINES_EACH 500
 
@@ -495,6 +562,11 @@ static Suite *log_suite(void)
     tcase_add_test(tc, test_log_open_bad_path_fails_and_keeps_old_destination);
     tcase_add_test(tc, test_log_file_is_created_0640_and_appended_to);
     tcase_add_test(tc, test_log_reopen_after_rotation_writes_to_new_file);
+    suite_add_tcase(s, tc);
+
+    tc = log_tcase("journal");
+    tcase_add_test(tc, test_log_journal_stream_gets_priorities_and_no_stamp);
+    tcase_add_test(tc, test_log_stderr_that_is_not_the_journal_keeps_stamps);
     suite_add_tcase(s, tc);
 
     tc = log_tcase("threads");

@@ -135,3 +135,4 @@ check-valgrind:
 	  LOG_COMPILER='$(LIBTOOL) --mode=execute valgrind $(VALGRIND_FLAGS)' CK_FORK=no
 .PHONY: check-valgrind
 include t/status.mk
+include t/confsync.mk

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "confsync.h"
 #include "cycle.h"
 #include "plan.h"
 #include "pull.h"
@@ -380,6 +381,10 @@ int cycle_visit(struct remote *r)
         } else if (err.kind != TN_E_NONE) /* NONE: stopped before trying */
             SS_LOG(ss, PANDORA_LOG_ERROR, "%s", err.text);
     }
+    /* config phase: also while pulling is paused (configuration is small
+     * and agents wait for it); not when the remote just failed us */
+    if (ss->conf->config && rc == TN_OK && !w.failed && !ss_should_stop(ss))
+        confsync_visit(r, &c, &plan);
     tn_close(c);
     if (rc == TN_OK && w.failed)
         rc = TN_FAIL;

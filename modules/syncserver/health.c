@@ -34,6 +34,21 @@ static void write_tls(const struct pandora_host_api *api,
                         (int64_t)(h->facts.peer_expiry - now) / 86400);
 }
 
+static void write_push(const struct pandora_host_api *api,
+                       struct pandora_status *st, const struct health *h)
+{
+    api->status_uint(st, "files_pushed_last_cycle", h->push_files_last);
+    api->status_uint(st, "bytes_pushed_last_cycle", h->push_bytes_last);
+    api->status_uint(st, "files_pushed_total", h->push_files_total);
+    api->status_uint(st, "bytes_pushed_total", h->push_bytes_total);
+    api->status_uint(st, "push_pending_files", h->push_pending);
+    api->status_uint(st, "push_failed_files", h->push_failed);
+    api->status_string(st, "last_push_error", h->last_push_error);
+    api->status_time(st, "last_push_error_time", h->last_push_error_time);
+    api->status_uint(st, "config_files_pulled_total", h->config_pulled_total);
+    api->status_uint(st, "config_conflicts_total", h->config_conflicts_total);
+}
+
 void health_write(const struct pandora_host_api *api,
                   struct pandora_status *st, const struct health *h,
                   time_t now)
@@ -57,5 +72,6 @@ void health_write(const struct pandora_host_api *api,
     api->status_double(st, "cycle_seconds", h->cycle_seconds);
     api->status_bool(st, "paused_by_backpressure",
                      h->state == HEALTH_PAUSED);
+    write_push(api, st, h);
     write_tls(api, st, h, now);
 }

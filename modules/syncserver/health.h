@@ -37,6 +37,15 @@ struct health {
     bool tls;
     struct tls_facts facts;          /* valid when tls and connected    */
     bool connected_once;
+    /* config sync (confsync.c) */
+    uint64_t push_files_last, push_files_total;
+    uint64_t push_bytes_last, push_bytes_total;
+    uint64_t push_pending;           /* differ from the remote, to go   */
+    uint64_t push_failed;            /* refused or unreadable, last visit */
+    uint64_t config_pulled_total;    /* agent-created confs brought home */
+    uint64_t config_conflicts_total; /* remote and centre copies differed */
+    char last_push_error[256];
+    time_t last_push_error_time;
 };
 
 const char *health_state_name(enum health_state s);

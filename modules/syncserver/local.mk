@@ -19,6 +19,8 @@ modules_syncserver_syncserver_la_SOURCES = \
 	modules/syncserver/pressure.c modules/syncserver/pressure.h \
 	modules/syncserver/health.c modules/syncserver/health.h \
 	modules/syncserver/pull.c modules/syncserver/pull.h \
+	modules/syncserver/pushstate.c modules/syncserver/pushstate.h \
+	modules/syncserver/confsync.c modules/syncserver/confsync.h \
 	modules/syncserver/cycle.c modules/syncserver/cycle.h
 modules_syncserver_syncserver_la_CFLAGS = $(AM_CFLAGS) $(GNUTLS_CFLAGS) \
 	-fvisibility=hidden
@@ -33,6 +35,7 @@ t_check_ss_logic_SOURCES = t/check_ss_logic.c t/testutil.c t/testutil.h \
 	modules/syncserver/remotes.c modules/syncserver/settle.c \
 	modules/syncserver/plan.c modules/syncserver/cycle.c \
 	modules/syncserver/pull.c modules/syncserver/pressure.c \
+	modules/syncserver/pushstate.c modules/syncserver/confsync.c \
 	modules/syncserver/health.c modules/syncserver/syncserver.c
 t_check_ss_logic_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS) $(GNUTLS_CFLAGS) \
 	-iquote $(top_srcdir)/modules/syncserver

@@ -18,6 +18,7 @@
 #include "ss.h"
 
 static const char *const delivery_modes[] = { "safe", "fast", NULL };
+static const char *const config_scopes[] = { "all", "seen", NULL };
 
 #define SS_ITEM(k, t, field, ...)                                            \
     { .key = (k), .type = (t), .offset = offsetof(struct ss_conf, field),    \
@@ -57,6 +58,14 @@ static const struct pandora_conf_item ss_items[] = {
     SS_ITEM("sync_delivery", PANDORA_CONF_ENUM, delivery, .def = "safe",
             .choices = delivery_modes,
             .help = "safe: RECV, stage durably, then MV; fast: MV only"),
+    SS_ITEM("sync_config", PANDORA_CONF_BOOL, config, .def = "1",
+            .help = "push conf/md5/collections/commands to remotes, pull "
+                    "agent-created confs"),
+    SS_ITEM("sync_config_scope", PANDORA_CONF_ENUM, config_scope,
+            .def = "all", .choices = config_scopes,
+            .help = "all: every agent's files to every remote; seen: an "
+                    "agent's .conf/.md5 only to the remotes its data came "
+                    "from"),
     SS_ITEM("sync_pull_regex", PANDORA_CONF_REGEX, pull_regex,
             .def = "\\.data$",
             .help = "files of a remote's root that are pulled"),
@@ -301,8 +310,11 @@ static int ss_start(struct pandora_ctx *ctx, void *data, const void *conf,
         return rc;
     }
     SS_LOG(ss, PANDORA_LOG_INFO, "pulling from %zu remote(s) every %u s, "
-           "%s delivery", ss->n, ss->conf->interval,
-           ss->conf->delivery == SS_FAST ? "fast" : "safe");
+           "%s delivery, config sync %s", ss->n, ss->conf->interval,
+           ss->conf->delivery == SS_FAST ? "fast" : "safe",
+           !ss->conf->config ? "off"
+           : ss->conf->config_scope == SS_SCOPE_SEEN ? "on (scope seen)"
+                                                     : "on (scope all)");
     return 0;
 }
 

@@ -57,6 +57,7 @@ pids=()          # peers and the daemon, each in its own session (Ctrl-C is ours
 feeders=()       # agent feeding loops
 DPID=""
 stop_requested=0
+CENTRAL_CONFS=0
 STATUS_ADDR=127.0.0.1
 STATUS_PORT=""
 
@@ -220,6 +221,25 @@ syncserver = {
 EOF
 }
 
+# write_central_confs - the centre's remote configuration for every demo
+# agent (incomingdir/conf/<md5 of agent>.conf and its md5/ file), which config
+# sync pushes to both buffers
+write_central_confs() {
+    local site i agent key
+    mkdir -p "$work/incoming/conf" "$work/incoming/md5"
+    for site in "${SITES[@]}"; do
+        for ((i = 0; i < DEMO_AGENTS; i++)); do
+            agent="${site/-/}-${AGENT_NAMES[$i]}"
+            key=$(printf '%s' "$agent" | md5sum | cut -d' ' -f1)
+            printf 'agent_name %s\ninterval 300\nremote_config 1\n' "$agent" \
+                >"$work/incoming/conf/$key.conf"
+            md5sum <"$work/incoming/conf/$key.conf" | cut -d' ' -f1 \
+                >"$work/incoming/md5/$key.md5"
+        done
+    done
+    CENTRAL_CONFS=$((2 * ${#SITES[@]} * DEMO_AGENTS))
+}
+
 # start_daemon - check the configuration, run pandora_hostd in the foreground, wait for "started"
 start_daemon() {
     local i
@@ -373,6 +393,13 @@ verify() {
             ;;
         esac
     done <"$work/verify.out"
+    for site in "${SITES[@]}"; do
+        local pushed
+        pushed=$(find "$work/$site/store/conf" "$work/$site/store/md5" -type f | wc -l)
+        printf '  %-7s configuration pushed:  %s of %s conf/md5 files in its conf/ and md5/\n' \
+            "$site" "$pushed" "$CENTRAL_CONFS"
+        [ "$pushed" = "$CENTRAL_CONFS" ] || ok=1
+    done
     local hidden
     hidden=$(grep -cvE "$DATA_RE" "$work/incoming.list")
     printf '  other files left in incomingdir: %s (temporaries, staging)\n' "$hidden"
@@ -403,6 +430,7 @@ main() {
     start_peer site-b -e "$work/pki/server.pem" -k "$work/pki/server.key" -f "$work/pki/ca.pem"
     STATUS_PORT=$("$FREEPORT" "$STATUS_ADDR") || die "no free port for the status page ($FREEPORT)"
     write_configs
+    write_central_confs
     start_daemon
 
     # the agent loops ignore SIGINT (so do their agentsim children): a Ctrl-C at the
