@@ -225,9 +225,24 @@ static const char **host_service_names(const struct host *h, size_t *n_r)
     return names;
 }
 
+/* host_warn_idle - a host with nothing enabled does nothing: say so, since
+ * the usual cause (an enable key set for a module that is not installed,
+ * e.g. only pandora-hostd) is otherwise silent */
+static void host_warn_idle(const struct host *h, unsigned enabled)
+{
+    if (enabled > 0 || h->failures > 0)
+        return;
+    log_warning("no service is enabled, so there is nothing to do: %zu "
+                "module(s) loaded from %s; enable a service in %s (e.g. "
+                "'syncserver 1') and check that its module is installed",
+                h->n_mods, h->hc->module_dir, conf_path(h->conf));
+}
+
 /* host_configure - validate every service against conf and hc */
 static void host_configure(struct host *h)
 {
+    unsigned enabled = 0;
+
     HOST_FOREACH_SERVICE(h, svc) {
         struct pandora_error err = { "" };
         if (service_conf_build(svc, h->conf, h->hc, &svc->enabled, &svc->conf,
@@ -241,8 +256,11 @@ static void host_configure(struct host *h)
         } else if (!svc->enabled) {
             snprintf(svc->reason, sizeof(svc->reason), "disabled (%s is not 1)",
                      svc->ops->enable_key);
+        } else {
+            enabled++;
         }
     }
+    host_warn_idle(h, enabled);
 }
 
 int host_build(const struct host_paths *paths, struct host **host_r,

@@ -506,16 +506,11 @@ static void forget_vanished(struct cs *cs, struct ps_entry **v, size_t n)
 
 /* ---- the remote side: pulling ------------------------------------------- */
 
-/* scratch - the RECV scratch file: in the state directory (never
- * flushed), else in memory */
+/* scratch - the RECV scratch file, opened when first needed */
 static int scratch(struct cs *cs)
 {
-    if (cs->tmpfd >= 0)
-        return cs->tmpfd;
-    cs->tmpfd = open(cs->ss->api->state_dir(cs->ss->ctx),
-                     O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
     if (cs->tmpfd < 0)
-        cs->tmpfd = memfd_create("syncserver-conf", MFD_CLOEXEC);
+        cs->tmpfd = pull_scratch_open(cs->ss);
     return cs->tmpfd;
 }
 

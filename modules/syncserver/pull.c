@@ -86,9 +86,7 @@ static void halt(struct pull_work *w)
     pthread_mutex_unlock(&w->lock);
 }
 
-/* tmp_open - an unnamed scratch file for one transfer: in the state
- * directory (page cache, never flushed), else in memory */
-static int tmp_open(struct ss *ss)
+int pull_scratch_open(struct ss *ss)
 {
     int fd = open(ss->api->state_dir(ss->ctx), O_TMPFILE | O_RDWR | O_CLOEXEC,
                   0600);
@@ -577,7 +575,7 @@ void pull_run(struct pull_work *w, struct tn_conn **conn)
     struct puller p = { .w = w, .r = w->r, .ss = w->r->ss, .conn = *conn };
     const struct pull_group *g = NULL;
 
-    p.tmpfd = tmp_open(p.ss);
+    p.tmpfd = pull_scratch_open(p.ss);
     if (p.tmpfd < 0) {
         struct pandora_error pe;
         snprintf(pe.text, sizeof(pe.text), "no scratch file in %s: %s",

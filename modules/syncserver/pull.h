@@ -58,6 +58,10 @@ int pull_open(struct remote *r, struct tn_conn **conn_r,
  * thread ends): the next connection may be opened. Once per thread. */
 void pull_answered(struct pull_work *w, bool *done);
 
+/* pull_scratch_open - an unnamed scratch file for transfers: in the state
+ * directory (page cache, never flushed), else in memory; -1 on failure */
+int pull_scratch_open(struct ss *ss);
+
 /* pull_note_error - count and remember an error (under w->lock) */
 void pull_note_error(struct pull_work *w, const struct tn_error *e);
 

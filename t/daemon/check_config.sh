@@ -23,6 +23,19 @@ echo "ok: good configuration accepted, secret masked"
 grep -q '^pandora_server.conf ' "$T/example.out" || fail "no settings printed for the example"
 echo "ok: etc/pandora_server.conf.example passes"
 
+# nothing enabled (e.g. 'syncserver 1' without the module, or 'tick 0'):
+# the host says it has nothing to do, and what to check
+write_server 'tick 0
+'
+out=$("$PANDORA_HOSTD" -c "$SERVER" -H "$HOSTCONF" --check-config 2>&1)
+echo "$out" | grep -q "no service is enabled, so there is nothing to do: 1 module(s) loaded from $TEST_MODULEDIR; enable a service in $SERVER" ||
+    fail "no warning about a host with nothing enabled: $out"
+write_server 'tick 1
+'
+out=$("$PANDORA_HOSTD" -c "$SERVER" -H "$HOSTCONF" --check-config 2>&1)
+echo "$out" | grep -q "no service is enabled" && fail "idle warning with tick enabled: $out"
+echo "ok: a host with nothing enabled says so"
+
 # a bad value: file, line and key named, exit 1
 write_server 'tick 1
 tick_interval_ms 10s
