@@ -183,8 +183,7 @@ void render_utc_short(struct strbuf *sb, time_t t, time_t now)
         strbuf_puts(sb, buf);
 }
 
-/* render_iso_time - "YYYY-MM-DDTHH:MM:SSZ" exactly, as status_to_json */
-static bool render_iso_time(const char *s, time_t *t_r)
+bool render_iso_time(const char *s, time_t *t_r)
 {
     struct tm tm;
 

@@ -84,4 +84,8 @@ const char *render_state_class(const char *state);
 /* render_row_state - a row's `state` string, or NULL. */
 const char *render_row_state(const struct status_row *row);
 
+/* render_iso_time - parse "YYYY-MM-DDTHH:MM:SSZ" exactly (the form
+ * status_to_json writes) into *t_r; false for anything else */
+bool render_iso_time(const char *s, time_t *t_r);
+
 #endif

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "error.h"
+#include "render.h"
 #include "status.h"
 #include "statusjson.h"
 #include "strbuf.h"
@@ -307,21 +308,6 @@ static bool jp_object(struct jp *jp, jp_member_fn *fn, void *data)
     return jp_eat(jp, '}') ? true : jp_fail(jp, "',' or '}'");
 }
 
-/* jp_iso_time - "YYYY-MM-DDTHH:MM:SSZ" exactly */
-static bool jp_iso_time(const char *s, time_t *t_r)
-{
-    struct tm tm;
-
-    if (s == NULL || strlen(s) != 20)
-        return false;
-    memset(&tm, 0, sizeof(tm));
-    const char *end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
-    if (end == NULL || *end != '\0')
-        return false;
-    *t_r = timegm(&tm);
-    return true;
-}
-
 /* jp_write - one field through the writer */
 static void jp_write(struct pandora_status *st, const char *key,
                      const struct jval *v)
@@ -331,7 +317,7 @@ static void jp_write(struct pandora_status *st, const char *key,
     switch (v->type) {
     case JV_NULL: status_string(st, key, NULL); break;
     case JV_STRING:
-        if (jp_iso_time(v->s, &t))
+        if (render_iso_time(v->s, &t))
             status_time(st, key, t);
         else
             status_string(st, key, v->s);
@@ -493,7 +479,7 @@ static bool jp_host_member(struct jp *jp, const char *key, void *data)
     if (!jp_scalar(jp, &v))
         return false;
     if (v.type == JV_STRING && strcmp(key, "started") == 0) {
-        if (!jp_iso_time(v.s, &st->started))
+        if (!render_iso_time(v.s, &st->started))
             st->started = 0;
         free(v.s);
     } else if (strcmp(key, "started") != 0) {
