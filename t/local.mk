@@ -92,13 +92,15 @@ PEER_CC_FLAGS = $(AM_CFLAGS) $(GNUTLS_CFLAGS)
 check_PROGRAMS += t/peer/tentacle_peer t/peer/agentsim t/peer/baseline t/peer/rawtalk
 t_peer_tentacle_peer_SOURCES = t/peer/tentacle_peer.c t/peer/peer.h \
 	t/peer/peer_conn.c t/peer/peer_io.c t/peer/peer_tls.c t/peer/peer_fault.c \
-	t/peer/peer_route.c t/peer/peer_log.c
+	t/peer/peer_route.c t/peer/peer_log.c t/peer/parse_ull.c t/peer/parse_ull.h
 t_peer_tentacle_peer_CFLAGS = $(PEER_CC_FLAGS)
 t_peer_tentacle_peer_LDADD = $(GNUTLS_LIBS)
-t_peer_agentsim_SOURCES = t/peer/agentsim.c t/peer/tclient.c t/peer/tclient.h
+t_peer_agentsim_SOURCES = t/peer/agentsim.c t/peer/tclient.c t/peer/tclient.h \
+	t/peer/parse_ull.c t/peer/parse_ull.h
 t_peer_agentsim_CFLAGS = $(PEER_CC_FLAGS)
 t_peer_agentsim_LDADD = $(GNUTLS_LIBS)
-t_peer_baseline_SOURCES = t/peer/baseline.c t/peer/tclient.c t/peer/tclient.h
+t_peer_baseline_SOURCES = t/peer/baseline.c t/peer/tclient.c t/peer/tclient.h \
+	t/peer/parse_ull.c t/peer/parse_ull.h
 t_peer_baseline_CFLAGS = $(PEER_CC_FLAGS)
 t_peer_baseline_LDADD = $(GNUTLS_LIBS)
 t_peer_rawtalk_SOURCES = t/peer/rawtalk.c

@@ -227,7 +227,7 @@ static unsigned long long number(const char *what, const char *arg, unsigned lon
 {
     unsigned long long v;
 
-    if (tc_parse_ull(arg, max, &v) < 0) {
+    if (parse_ull(arg, max, &v) < 0) {
         fprintf(stderr, "agentsim: %s: '%s' is not a number in 0..%llu\n", what, arg, max);
         exit(2);
     }

@@ -38,7 +38,7 @@ static char *read_listing(struct tc *c, size_t *len)
 
     if (tc_command(c, "LS <>", reply, sizeof(reply)) < 0)
         return NULL;
-    if (strncmp(reply, "LS SIZE ", 8) != 0 || tc_parse_ull(reply + 8, MAX_LISTING, &n) < 0) {
+    if (strncmp(reply, "LS SIZE ", 8) != 0 || parse_ull(reply + 8, MAX_LISTING, &n) < 0) {
         snprintf(c->err, sizeof(c->err), "unexpected LS reply: %.100s", reply);
         return NULL;
     }
@@ -92,7 +92,7 @@ static int move_one(struct tc *c, struct base *b, const char *name)
         return -1;
     if (strcmp(reply, "MV ERR") == 0)
         return 0;
-    if (strncmp(reply, "MV SIZE ", 8) != 0 || tc_parse_ull(reply + 8, 1ULL << 40, &n) < 0) {
+    if (strncmp(reply, "MV SIZE ", 8) != 0 || parse_ull(reply + 8, 1ULL << 40, &n) < 0) {
         snprintf(c->err, sizeof(c->err), "unexpected MV reply: %.100s", reply);
         return -1;
     }
@@ -165,7 +165,7 @@ static unsigned long long number(const char *what, const char *arg, unsigned lon
 {
     unsigned long long v;
 
-    if (tc_parse_ull(arg, max, &v) < 0) {
+    if (parse_ull(arg, max, &v) < 0) {
         fprintf(stderr, "baseline: %s: '%s' is not a number in 0..%llu\n", what, arg, max);
         exit(2);
     }

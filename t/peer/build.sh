@@ -18,8 +18,8 @@ gnutls=$(pkg-config --cflags --libs gnutls)
 {
     $cc $flags "$@" -o "$out/tentacle_peer" "$src/tentacle_peer.c" "$src/peer_conn.c" \
         "$src/peer_io.c" "$src/peer_tls.c" "$src/peer_fault.c" "$src/peer_route.c" \
-        "$src/peer_log.c" $gnutls
-    $cc $flags "$@" -o "$out/agentsim" "$src/agentsim.c" "$src/tclient.c" $gnutls
-    $cc $flags "$@" -o "$out/baseline" "$src/baseline.c" "$src/tclient.c" $gnutls
+        "$src/peer_log.c" "$src/parse_ull.c" $gnutls
+    $cc $flags "$@" -o "$out/agentsim" "$src/agentsim.c" "$src/tclient.c" "$src/parse_ull.c" $gnutls
+    $cc $flags "$@" -o "$out/baseline" "$src/baseline.c" "$src/tclient.c" "$src/parse_ull.c" $gnutls
     $cc $flags "$@" -o "$out/rawtalk" "$src/rawtalk.c"
 }

@@ -18,6 +18,8 @@
 #include <regex.h>
 #include <stdbool.h>
 #include <stddef.h>
+
+#include "parse_ull.h"
 #include <stdint.h>
 #include <sys/types.h>
 
@@ -119,7 +121,6 @@ struct conn {
 /* tentacle_peer.c */
 long long peer_now_ms(void);
 void peer_sleep_ms(unsigned ms);
-int peer_parse_ull(const char *s, unsigned long long max, unsigned long long *out);
 
 /* peer_log.c */
 int peer_log_open(const char *path);

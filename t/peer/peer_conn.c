@@ -414,7 +414,7 @@ static int send_checks(struct conn *c, const char *name, const char *digits,
 
     if (!peer_name_valid(name, strlen(name)))
         return io_reply(c, "SEND ERR (invalid file name)") < 0 ? -1 : 1;
-    if (peer_parse_ull(digits, ULLONG_MAX, size) < 0 || *size == 0 || *size > c->p->max_size)
+    if (parse_ull(digits, ULLONG_MAX, size) < 0 || *size == 0 || *size > c->p->max_size)
         return io_reply(c, "SEND ERR (file is too big)") < 0 ? -1 : 1;
     if (!c->p->overwrite && stat(path, &st) == 0 && S_ISREG(st.st_mode))
         return io_reply(c, "SEND ERR (file already exists)") < 0 ? -1 : 1;

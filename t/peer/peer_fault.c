@@ -20,7 +20,7 @@
 static int parse_num(const char *name, const char *arg, unsigned long long max,
                      unsigned long long *out)
 {
-    if (peer_parse_ull(arg, max, out) < 0) {
+    if (parse_ull(arg, max, out) < 0) {
         fprintf(stderr, "tentacle_peer: --%s: '%s' is not a number in 0..%llu\n", name, arg, max);
         return -1;
     }

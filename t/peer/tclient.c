@@ -19,22 +19,6 @@
 
 #define TC_MAX_LINE 256                 /* longer reply lines are a protocol error */
 
-/* tc_parse_ull - strict decimal: digits only, no overflow, <= max */
-int tc_parse_ull(const char *s, unsigned long long max, unsigned long long *out)
-{
-    char *end;
-    unsigned long long v;
-
-    if (s == NULL || *s < '0' || *s > '9')
-        return -1;
-    errno = 0;
-    v = strtoull(s, &end, 10);
-    if (errno != 0 || *end != '\0' || v > max)
-        return -1;
-    *out = v;
-    return 0;
-}
-
 /* tc_read_port_file - the port a peer wrote with --port-file */
 int tc_read_port_file(const char *path, unsigned *port)
 {
@@ -48,7 +32,7 @@ int tc_read_port_file(const char *path, unsigned *port)
         line[0] = '\0';
     fclose(f);
     line[strcspn(line, "\n")] = '\0';
-    if (tc_parse_ull(line, 65535, &v) < 0 || v == 0)
+    if (parse_ull(line, 65535, &v) < 0 || v == 0)
         return -1;
     *port = (unsigned)v;
     return 0;

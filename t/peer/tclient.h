@@ -13,6 +13,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "parse_ull.h"
+
 struct tc_opts {
     const char *host;
     unsigned port;
@@ -34,7 +36,6 @@ struct tc {
     char err[512];
 };
 
-int tc_parse_ull(const char *s, unsigned long long max, unsigned long long *out);
 int tc_read_port_file(const char *path, unsigned *port);
 void tc_init(struct tc *c);
 int tc_connect(struct tc *c, const struct tc_opts *o);

@@ -43,22 +43,6 @@ void peer_sleep_ms(unsigned ms)
         ;
 }
 
-/* peer_parse_ull - strict decimal: digits only, no sign, no overflow, <= max */
-int peer_parse_ull(const char *s, unsigned long long max, unsigned long long *out)
-{
-    char *end;
-    unsigned long long v;
-
-    if (s == NULL || *s < '0' || *s > '9')
-        return -1;
-    errno = 0;
-    v = strtoull(s, &end, 10);
-    if (errno != 0 || *end != '\0' || v > max)
-        return -1;
-    *out = v;
-    return 0;
-}
-
 /* usage - the option summary (README has the details) */
 static void usage(FILE *to)
 {
@@ -100,7 +84,7 @@ static unsigned long long num(const char *what, const char *arg, unsigned long l
 {
     unsigned long long v;
 
-    if (peer_parse_ull(arg, max, &v) < 0) {
+    if (parse_ull(arg, max, &v) < 0) {
         fprintf(stderr, "tentacle_peer: %s: '%s' is not a number in 0..%llu\n", what, arg, max);
         exit(2);
     }
